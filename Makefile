@@ -1,0 +1,47 @@
+# The two front doors: `make run` and `make test`. Both build what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+SIMULATOR_PORT ?= 8001
+
+# Embedded defaults for local use: SQLite and a filesystem broker under var/, the simulator as the cloud.
+RUN_ENV := DEBUG=true GEMINIDB_SIMULATOR_URL=http://127.0.0.1:$(SIMULATOR_PORT) SIMULATOR_PORT=$(SIMULATOR_PORT) PORT=$(PORT)
+# Tests run with DEBUG off, like production, with throwaway secrets.
+TEST_CACHE_URL ?= filecache://$(CURDIR)/var/test-cache
+TEST_ENV := CACHE_URL=$(TEST_CACHE_URL) DEBUG=false SECRET_KEY=test-only-secret-key FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= SECURE_SSL_REDIRECT=false
+
+.PHONY: run test bench lint clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	mkdir -p var
+	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	@echo
+	@echo "  GeminiDB Backup Console: http://127.0.0.1:$(PORT)"
+	@echo "  Sign in as admin, operator or viewer; password: demo-console"
+	@echo "  Simulated cloud (GeminiDB simulator): http://127.0.0.1:$(SIMULATOR_PORT)"
+	@echo "  Ctrl-C stops everything."
+	@echo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(RUN_ENV) $(BIN)/honcho --procfile Procfile.dev start
+
+test: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,25 @@
+import pytest
+from django.conf import settings
+
+pytest_plugins = ["tests.fixtures.simulator"]
+
+
+def pytest_configure(config):
+    # Tests run with DEBUG off but without `collectstatic`: serve static files from the
+    # source folders, as whitenoise does in development.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache holds IAM tokens and the call budget: no test may see another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
