@@ -1,0 +1,146 @@
+"""The IAM token cache and the cloud call budget, shared by every web and worker process.
+
+Both live in Django's default cache (a database table locally, Redis in production), so one
+token serves all processes for its lifetime and all processes draw on one budget per IAM user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from django.core.cache import BaseCache
+from django.core.cache import cache as default_cache
+
+from .errors import Throttled
+
+
+def cache_key(prefix: str, *parts: str) -> str:
+    """A cache key for ``parts`` that does not reveal them: a SHA-256 of the joined parts."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return f"geminidb:{prefix}:{digest}"
+
+
+@dataclass(frozen=True)
+class CachedToken:
+    """An IAM token and when it stops working."""
+
+    value: str = field(repr=False)
+    expires_at: datetime
+
+
+class TokenStore(Protocol):
+    def get(self, key: str) -> CachedToken | None: ...
+
+    def set(self, key: str, token: CachedToken) -> None: ...
+
+    def discard(self, key: str, token: CachedToken) -> None: ...
+
+
+class DjangoCacheTokenStore:
+    """Keeps IAM tokens in Django's cache until they expire."""
+
+    def __init__(self, cache: BaseCache | None = None):
+        self.cache = cache or default_cache
+
+    def get(self, key: str) -> CachedToken | None:
+        """The stored token, or None."""
+        data = self.cache.get(key)
+        if not data:
+            return None
+        return CachedToken(data["value"], datetime.fromisoformat(data["expires_at"]))
+
+    def set(self, key: str, token: CachedToken) -> None:
+        """Store ``token`` until it expires."""
+        seconds = (token.expires_at - datetime.now(UTC)).total_seconds()
+        if seconds > 1:
+            data = {"value": token.value, "expires_at": token.expires_at.isoformat()}
+            self.cache.set(key, data, timeout=int(seconds))
+
+    def discard(self, key: str, token: CachedToken) -> None:
+        """Forget ``token``, unless another process has stored a newer one meanwhile."""
+        current = self.get(key)
+        if current is not None and current.value == token.value:
+            self.cache.delete(key)
+
+
+class CallBudget(Protocol):
+    def take(self, key: str) -> None: ...
+
+
+class DjangoCacheCallBudget:
+    """At most ``calls_per_minute`` calls in any 60 seconds per key, across processes.
+
+    A sliding window made of ``buckets`` counters (10 s each by default): a call is allowed when
+    the current bucket and the ones before it that still overlap the last 60 seconds hold fewer
+    than the limit, so no 60-second span ever sees more calls — unlike a fixed window, which
+    lets up to twice the limit through around a minute boundary, enough for the gateway's
+    sliding limit to answer 429. Each counter is ``cache.add`` + ``cache.incr``, atomic on
+    Redis (on the database or file cache two processes may now and then both take the last unit).
+
+    When the budget is spent ``take`` sleeps until the oldest bucket leaves the window and
+    tries again; after ``max_wait`` seconds of that it raises ``Throttled``. The default, one
+    window plus a bucket, is the longest a lone caller can have to wait.
+    """
+
+    window_seconds = 60
+
+    def __init__(
+        self,
+        calls_per_minute: int,
+        *,
+        cache: BaseCache | None = None,
+        buckets: int = 6,
+        max_wait: float = 70.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ):
+        if calls_per_minute < 1:
+            raise ValueError("calls_per_minute must be at least 1")
+        self.limit = calls_per_minute
+        self.cache = cache or default_cache
+        self.bucket_seconds = self.window_seconds / buckets
+        # The current bucket is partly over; the window reaches back into one more.
+        self.buckets_in_window = buckets + 1
+        self.max_wait = max_wait
+        self.sleep = sleep
+        self.clock = clock
+
+    def take(self, key: str) -> None:
+        """Take one call from the budget for ``key``, waiting for room if there is none."""
+        waited = 0.0
+        while True:
+            now = self.clock()
+            bucket = math.floor(now / self.bucket_seconds)
+            if self._try_take(key, bucket):
+                return
+            wait = (bucket + 1) * self.bucket_seconds - now
+            if waited + wait > self.max_wait:
+                raise Throttled(f"call budget of {self.limit} per minute is spent", retry_after=wait)
+            self.sleep(wait)
+            waited += wait
+
+    def _try_take(self, key: str, bucket: int) -> bool:
+        current = f"{key}:{bucket}"
+        # Keep each counter as long as it can still count towards a window.
+        ttl = math.ceil(self.bucket_seconds * (self.buckets_in_window + 1))
+        self.cache.add(current, 0, timeout=ttl)
+        try:
+            taken = self.cache.incr(current)
+        except ValueError:  # evicted between add and incr: count from zero again
+            self.cache.add(current, 1, timeout=ttl)
+            taken = 1
+        earlier = [f"{key}:{bucket - back}" for back in range(1, self.buckets_in_window)]
+        total = taken + sum(self.cache.get_many(earlier).values())
+        if total <= self.limit:
+            return True
+        # Give the unit back so waiting callers do not starve later ones of the room they see.
+        with contextlib.suppress(ValueError):
+            self.cache.decr(current)
+        return False
