@@ -111,12 +111,17 @@ class Backup(models.Model):
     error_code = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
 
-    # Pipeline bookkeeping.
+    # Pipeline bookkeeping (services.py explains each step).
     submit_attempts = models.PositiveSmallIntegerField(default=0)
+    # Outbox: a queued backup is (re)published when due and not handed to the broker recently.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    # Lease of the worker submitting it; a lapsed lease means that worker died.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     last_seen_in_cloud_at = models.DateTimeField(null=True, blank=True)
     overdue = models.BooleanField(default=False)
+    deleted_in_cloud_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -145,8 +150,9 @@ class Backup(models.Model):
             models.Index(fields=["instance", "-requested_at", "-id"], name="backup_history_instance"),
             models.Index(fields=["status", "-requested_at", "-id"], name="backup_history_status"),
             models.Index(fields=["requested_by", "-requested_at", "-id"], name="backup_history_requester"),
-            # The poller's work list.
+            # The poller's and the outbox sweep's work lists.
             models.Index(fields=["status", "next_poll_at"], name="backup_poll_queue"),
+            models.Index(fields=["status", "next_attempt_at"], name="backup_submit_queue"),
         ]
 
     def __str__(self):

@@ -5,6 +5,7 @@ variable (see the table in README.md and `.env.example`). The defaults are the e
 ones `make run` uses: SQLite and a filesystem broker under `var/`, no servers needed.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -84,6 +85,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # A file, not memory, so a Celery worker process in the integration tests shares it;
+    # one per test run, so two runs side by side do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -122,7 +126,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -151,14 +155,18 @@ X_FRAME_OPTIONS = "DENY"
 # Celery. The default broker is kombu's filesystem transport under var/, so the
 # embedded setup needs no server; production sets CELERY_BROKER_URL to Redis.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_FOLDER = VAR_DIR / "broker"
+CELERY_BROKER_FOLDER = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
         "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
     }
+    # The transport expects its folders to exist; it is only ever used on a local disk.
+    for folder in ("queue", "processed", "control"):
+        (CELERY_BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
 else:
     # A task not acknowledged within the visibility timeout is delivered again
     # (FIELD-NOTES): every countdown we use stays far below it.
@@ -173,7 +181,28 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# Publishing must not hang a web request when the broker is down: the outbox sweep
+# delivers the request later (backups/services.py).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-backups": {
+        "task": "backups.tasks.dispatch_due_backups",
+        "schedule": env.float("BACKUP_DISPATCH_SECONDS", default=10.0),
+    },
+    "poll-running-backups": {
+        "task": "backups.tasks.poll_running_backups",
+        "schedule": env.float("BACKUP_POLL_TICK_SECONDS", default=3.0),
+    },
+    "sync-projects": {"task": "backups.tasks.sync_projects", "schedule": env.float("SYNC_SECONDS", default=300.0)},
+    "watchdog": {"task": "backups.tasks.watchdog", "schedule": 300.0},
+}
+# Backup pipeline pacing (services.py): first polls, and the base of the retry backoff.
+BACKUP_POLL_FIRST_SECONDS = env.float("BACKUP_POLL_FIRST_SECONDS", default=5.0)
+# A submitting worker silent for this long is dead; the submit task's hard time limit is
+# kept below it, so two workers never hold the same backup.
+BACKUP_SUBMIT_LEASE_SECONDS = env.int("BACKUP_SUBMIT_LEASE_SECONDS", default=180)
+BACKUP_RETRY_BASE_SECONDS = env.float("BACKUP_RETRY_BASE_SECONDS", default=10.0)
 
 # The cloud. These are the defaults offered when a project is connected; each
 # connected project stores its own endpoints. GEMINIDB_SIMULATOR_URL switches on demo

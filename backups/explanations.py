@@ -1,0 +1,95 @@
+"""Plain words for the cloud's error codes: what happened, and what to do next.
+
+The raw code and message are always kept on the backup; this only adds a sentence a
+person can act on. Codes and meanings from error_codes.rst.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Explanation:
+    summary: str
+    next_step: str
+
+
+_ANOTHER_OPERATION = Explanation(
+    "Another operation is running on the instance, or the instance is faulty.",
+    "Wait until the instance shows Available with no running task, then request the backup again.",
+)
+_INSTANCE_STATE = Explanation(
+    "The instance's current state does not allow a backup.",
+    "Only instances in the Available state can be backed up. Check the instance in the cloud console.",
+)
+
+EXPLANATIONS: dict[str, Explanation] = {
+    "DBS.201015": _ANOTHER_OPERATION,
+    "DBS.200019": _ANOTHER_OPERATION,
+    "DBS.200011": _INSTANCE_STATE,
+    "DBS.200018": _INSTANCE_STATE,
+    "DBS.200047": _INSTANCE_STATE,
+    "DBS.200076": _INSTANCE_STATE,
+    "DBS.201000": _INSTANCE_STATE,
+    "DBS.201014": _INSTANCE_STATE,
+    "DBS.201202": _INSTANCE_STATE,
+    "DBS.200998": Explanation(
+        "The cloud was too busy to take the request, several times in a row.",
+        "Request the backup again in a few minutes.",
+    ),
+    "DBS.200001": Explanation(
+        "The cloud rejected the request as invalid.",
+        "Check the backup's name and description against the rules shown on the form.",
+    ),
+    "DBS.200002": Explanation(
+        "The instance no longer exists in the cloud.",
+        "Refresh the instance list; the instance may have been deleted.",
+    ),
+    "DBS.201028": Explanation(
+        "The instance does not exist in this project.",
+        "Refresh the instance list; the instance may have been deleted or moved.",
+    ),
+    "DBS.200604": Explanation(
+        "The instance does not belong to the connected project.",
+        "Check the project's ID in the project settings.",
+    ),
+    "DBS.200010": Explanation(
+        "The cloud did not accept the project's credentials for this instance.",
+        "An admin should check the project's IAM user and its GeminiDB permissions.",
+    ),
+    "DBS.201201": Explanation(
+        "A backup with this name already exists on the instance.",
+        "Choose another name.",
+    ),
+    "APIG.0308": Explanation(
+        "The cloud's API gateway throttled the console's calls.",
+        "Nothing to do: the console slows down by itself. If it persists, lower CLOUD_CALLS_PER_MINUTE.",
+    ),
+    "AUTH": Explanation(
+        "The cloud refused the project's IAM credentials.",
+        "A project admin should check the IAM user and password in the project settings.",
+    ),
+    "UNREACHABLE": Explanation(
+        "The cloud could not be reached, several times in a row.",
+        "Check the network and the project's endpoints, then request the backup again.",
+    ),
+    "JOB_FAILED": Explanation(
+        "The cloud started the backup but its job failed.",
+        "Read the cloud's reason below; if the instance is healthy, request the backup again.",
+    ),
+    "LOST": Explanation(
+        "The cloud stopped reporting on this backup.",
+        "Look for the backup in the cloud console; the watchdog keeps checking and will update it if it reappears.",
+    ),
+}
+
+UNKNOWN_ERROR = Explanation(
+    "The cloud refused the backup.",
+    "Read the cloud's code and message below; contact support with the request ID if it is unclear.",
+)
+
+
+def explain(error_code: str) -> Explanation | None:
+    """The plain-language explanation for a stored error code, or None if there is no error."""
+    if not error_code:
+        return None
+    return EXPLANATIONS.get(error_code, UNKNOWN_ERROR)

@@ -1,0 +1,96 @@
+"""The rules a backup request must pass, and the life a backup may lead: one place for both.
+
+The form, the htmx field check, the pre-flight panel and the service all ask here, so a
+user is told exactly what the server would enforce.
+"""
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from .models import Backup, Instance
+from .validators import validate_backup_description, validate_backup_name
+
+# Instance statuses from querying_instances_and_details.rst, as the console shows them.
+INSTANCE_STATUS_LABELS = {
+    "normal": "Available",
+    "abnormal": "Abnormal",
+    "creating": "Creating",
+    "frozen": "Frozen",
+    "data_disk_full": "Storage full",
+    "createfail": "Creation failed",
+    "enlargefail": "Node addition failed",
+}
+
+# Which status a backup may move to from which. Anything else is a stale or duplicate
+# update (a redelivered task, a late poll) and is ignored by `services.backup_transition`.
+TRANSITIONS: dict[str, set[str]] = {
+    Backup.Status.QUEUED: {Backup.Status.SUBMITTING, Backup.Status.FAILED},
+    Backup.Status.SUBMITTING: {Backup.Status.QUEUED, Backup.Status.RUNNING, Backup.Status.FAILED},
+    Backup.Status.RUNNING: {Backup.Status.COMPLETED, Backup.Status.FAILED, Backup.Status.UNKNOWN},
+    Backup.Status.UNKNOWN: {Backup.Status.RUNNING, Backup.Status.COMPLETED, Backup.Status.FAILED},
+    Backup.Status.COMPLETED: set(),
+    Backup.Status.FAILED: set(),
+}
+
+
+def statuses_leading_to(status: str) -> list[str]:
+    return [source for source, targets in TRANSITIONS.items() if status in targets]
+
+
+def instance_status_label(status: str) -> str:
+    return INSTANCE_STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def active_backup(instance: Instance) -> Backup | None:
+    return (
+        Backup.objects.filter(instance=instance, status__in=Backup.ACTIVE_STATUSES)
+        .select_related("requested_by")
+        .first()
+    )
+
+
+def instance_backup_blocker(instance: Instance, running: Backup | None) -> str | None:
+    """Why the instance cannot be backed up right now, or None if it can.
+
+    `running` is the instance's active backup, passed in so list pages can fetch all of
+    them in one query.
+    """
+    if instance.gone_at:
+        return "This instance no longer exists in the cloud."
+    if instance.status != Instance.BACKUP_ALLOWED_STATUS:
+        return f"The instance is {instance_status_label(instance.status)}; only Available instances can be backed up."
+    if running is not None:
+        who = running.requested_by.get_full_name() or running.requested_by.username if running.requested_by else None
+        by = f" (requested by {who})" if who else ""
+        return f"A backup is already {running.get_status_display().lower()} on this instance{by}."
+    return None
+
+
+def validate_backup_request(*, instance: Instance, name: str, description: str) -> None:
+    """Raise a ValidationError keyed by field for everything wrong with this request."""
+    errors: dict[str, list[ValidationError]] = {}
+    for field, validator, value in (
+        ("name", validate_backup_name, name),
+        ("description", validate_backup_description, description),
+    ):
+        try:
+            validator(value)
+        except ValidationError as error:
+            errors[field] = [error]
+    if "name" not in errors and name_taken(instance, name):
+        errors["name"] = [
+            ValidationError(
+                "This instance already has a backup named %(name)s from this console. Choose another name.",
+                code="unique",
+                params={"name": name},
+            )
+        ]
+    blocker = instance_backup_blocker(instance, active_backup(instance))
+    if blocker:
+        errors[NON_FIELD_ERRORS] = [ValidationError(blocker, code="instance")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def name_taken(instance: Instance, name: str) -> bool:
+    # Unique among this console's requests: reconciling an ambiguous create looks it up by name.
+    return Backup.objects.filter(instance=instance, name=name, origin=Backup.Origin.DASHBOARD).exists()

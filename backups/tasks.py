@@ -1,0 +1,72 @@
+"""Celery tasks: thin wrappers that load by id and call a service (services.py explains the flow).
+
+All are idempotent, so late acknowledgement (settings) may deliver one twice without harm.
+"""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+
+from . import services
+from .cloud import CloudError
+from .models import CloudProject
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    time_limit=int(settings.BACKUP_SUBMIT_LEASE_SECONDS * 0.8),
+    soft_time_limit=int(settings.BACKUP_SUBMIT_LEASE_SECONDS * 0.6),
+)
+def submit_backup(backup_id: int) -> None:
+    services.backup_submit(backup_id=backup_id)
+
+
+@shared_task
+def dispatch_due_backups() -> int:
+    """Beat: the outbox sweep that publishes queued backups the broker did not get."""
+    return services.backups_dispatch_due()
+
+
+@shared_task
+def poll_running_backups() -> None:
+    """Beat: start one poll per project that has backups due for a look."""
+    for project_id in services.projects_with_due_polls():
+        # One poll per project at a time; a second one would only spend API calls.
+        if cache.add(f"poll-lock:{project_id}", 1, timeout=60):
+            poll_project.delay(project_id)
+
+
+@shared_task
+def poll_project(project_id: int) -> None:
+    try:
+        project = CloudProject.objects.get(pk=project_id)
+        services.backups_poll(project=project)
+    except CloudError as error:
+        # The next beat tick tries again; the backups keep their state meanwhile.
+        log.warning("Polling project %s failed: %s", project_id, error)
+    finally:
+        cache.delete(f"poll-lock:{project_id}")
+
+
+@shared_task
+def sync_projects() -> None:
+    """Beat: refresh instances and import cloud backups for every project."""
+    for project_id in CloudProject.objects.values_list("pk", flat=True):
+        sync_project.delay(project_id)
+
+
+@shared_task
+def sync_project(project_id: int) -> None:
+    project = CloudProject.objects.get(pk=project_id)
+    try:
+        services.project_sync(project=project)
+    except CloudError as error:
+        log.warning("Syncing project %s failed: %s", project, error)
+
+
+@shared_task
+def watchdog() -> int:
+    return services.backups_watchdog()

@@ -1,0 +1,33 @@
+import pytest
+from django.contrib.auth import get_user_model
+
+from backups import services
+from backups.models import CloudProject, Instance
+
+
+@pytest.fixture
+def requester(db):
+    return get_user_model().objects.create_user("oscar", first_name="Oscar", last_name="Operator")
+
+
+@pytest.fixture
+def project(db, simulator):
+    """A cloud project connected to the simulator, as an admin would connect it."""
+    return CloudProject.objects.create(
+        name="eu-de_test",
+        region="eu-de",
+        project_id=simulator.project_id,
+        iam_endpoint=simulator.url,
+        geminidb_endpoint=simulator.url,
+        iam_domain=simulator.domain,
+        iam_user=simulator.username,
+        iam_password=simulator.password,
+    )
+
+
+@pytest.fixture
+def instance(project, simulator) -> Instance:
+    """One available Cassandra instance, in the cloud and synced into the console."""
+    cloud = simulator.add_instance("orders-prod")
+    services.instances_sync(project=project)
+    return Instance.objects.get(cloud_id=cloud["id"])

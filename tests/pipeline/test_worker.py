@@ -1,0 +1,118 @@
+"""The whole path with a real Celery worker (and beat) against the simulator and a real database.
+
+Each test checks the simulator's own state: whatever fails in between, one request makes
+exactly one cloud backup.
+"""
+
+import pytest
+from django.db import transaction
+
+from backups import services
+from backups.models import Backup
+from tests.fixtures.worker import Worker, wait_for
+from webapp.celery import app
+
+pytestmark = pytest.mark.integration
+
+
+def request(instance, user, name="nightly-0001"):
+    with transaction.atomic():  # on_commit publishing runs as it would after a web request
+        return services.backup_request(instance=instance, user=user, name=name, description="integration test")
+
+
+def ended(backup_id):
+    def check():
+        backup = Backup.objects.get(pk=backup_id)
+        return backup if backup.status in (Backup.Status.COMPLETED, Backup.Status.FAILED) else None
+
+    check.__doc__ = f"backup {backup_id} to end"
+    return check
+
+
+def cloud_copies(simulator, backup):
+    return [b for b in simulator.backups(instance_id=backup.instance.cloud_id) if b["name"] == backup.name]
+
+
+def test_request_goes_to_completed(celery_worker, simulator, instance, requester):
+    simulator.configure(job_seconds=2)
+    backup = wait_for(ended(request(instance, requester).pk), worker=celery_worker)
+    assert backup.status == Backup.Status.COMPLETED, backup.error_message
+    assert backup.size_kb > 0
+    assert len(cloud_copies(simulator, backup)) == 1
+    kinds = list(backup.events.values_list("kind", flat=True))
+    assert kinds[0] == "requested"
+    assert "submitted" in kinds
+    assert kinds[-1] == "completed"
+
+
+def test_request_goes_to_failed_with_the_clouds_reason(celery_worker, simulator, instance, requester):
+    simulator.configure(job_seconds=1, failure_rate=1.0)
+    backup = wait_for(ended(request(instance, requester).pk), worker=celery_worker)
+    assert backup.status == Backup.Status.FAILED
+    assert backup.error_code == "JOB_FAILED"
+    assert backup.error_message
+
+
+def test_faults_never_make_a_second_cloud_backup(celery_worker, simulator, instance, requester):
+    simulator.configure(
+        job_seconds=1, error_rate=0.3, throttle_rate=0.2, drop_connection_after_create=1, drop_connection_rate=0.1
+    )
+    backup = wait_for(ended(request(instance, requester).pk), timeout=90, worker=celery_worker)
+    assert backup.status == Backup.Status.COMPLETED, backup.error_message
+    assert len(cloud_copies(simulator, backup)) == 1
+
+
+def test_token_expiry_midway_is_survived(celery_worker, simulator, instance, requester):
+    simulator.configure(job_seconds=3)
+    backup_id = request(instance, requester).pk
+    wait_for(lambda: Backup.objects.get(pk=backup_id).status == Backup.Status.RUNNING, worker=celery_worker)
+    simulator.configure(expire_tokens=True)
+    backup = wait_for(ended(backup_id), worker=celery_worker)
+    assert backup.status == Backup.Status.COMPLETED
+    assert len(cloud_copies(simulator, backup)) == 1
+
+
+def test_worker_killed_mid_submit_still_ends_with_one_backup(celery_worker, simulator, instance, requester, tmp_path):
+    simulator.configure(job_seconds=1, latency_ms=3000)  # the create call hangs long enough to kill the worker
+    backup_id = request(instance, requester).pk
+    wait_for(lambda: Backup.objects.get(pk=backup_id).status == Backup.Status.SUBMITTING, worker=celery_worker)
+    celery_worker.kill()
+    simulator.configure(latency_ms=0)
+    replacement = Worker(tmp_path / "second")
+    (tmp_path / "second").mkdir()
+    replacement.start()
+    try:
+        backup = wait_for(ended(backup_id), timeout=60, worker=replacement)
+    finally:
+        replacement.stop()
+    assert backup.status == Backup.Status.COMPLETED, backup.error_message
+    assert len(cloud_copies(simulator, backup)) == 1
+
+
+def test_broker_down_at_request_time_delivers_later(celery_worker, simulator, instance, requester):
+    simulator.configure(job_seconds=1)
+    with unreachable_broker():
+        backup_id = request(instance, requester).pk
+    backup = Backup.objects.get(pk=backup_id)
+    assert backup.status == Backup.Status.QUEUED
+    assert backup.enqueued_at is None  # nothing reached the broker
+    backup = wait_for(ended(backup_id), timeout=60, worker=celery_worker)
+    assert backup.status == Backup.Status.COMPLETED
+    assert len(cloud_copies(simulator, backup)) == 1
+
+
+class unreachable_broker:
+    """Point this process's Celery app at a port where no broker listens."""
+
+    def __enter__(self):
+        self.saved = app.conf.broker_url
+        self._reset("redis://127.0.0.1:9/0")
+
+    def __exit__(self, *exc):
+        self._reset(self.saved)
+
+    @staticmethod
+    def _reset(url):
+        app.conf.broker_url = url
+        app._pool = None
+        app.amqp._producer_pool = None
