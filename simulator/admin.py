@@ -1,0 +1,198 @@
+"""The admin API under /_sim/: look at the world, change settings, inject faults, steer backups.
+
+No authentication; JSON in and out; errors are ``{"error": "..."}``. Not part of the cloud's API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .geminidb import instance_view
+from .messages import Request, Response
+from .timefmt import api_time
+from .world import INSTANCE_STATUSES, Backup, Instance, World
+
+# The endpoint kinds counted in GET /_sim/state, always listed even when never called.
+CALL_KINDS = ("token", "list_instances", "create_backup", "get_job", "list_jobs", "list_backups")
+
+
+class AdminError(Exception):
+    """A refused admin call; answered as ``{"error": message}`` with ``status``."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _body(request: Request, allowed: set[str]) -> dict[str, Any]:
+    try:
+        body = request.json()
+    except ValueError:
+        raise AdminError(400, "the body must be JSON") from None
+    body = {} if body is None else body
+    if not isinstance(body, dict):
+        raise AdminError(400, "the body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise AdminError(400, f"unknown keys: {', '.join(unknown)}")
+    return body
+
+
+def _backup_state(backup: Backup) -> dict[str, Any]:
+    job = backup.job
+    return {
+        "id": backup.id,
+        "name": backup.name,
+        "description": backup.description,
+        "status": backup.status,
+        "type": backup.type,
+        "instance_id": backup.instance_id,
+        "instance_name": backup.instance_name,
+        "project_id": backup.project_id,
+        "job_id": job.id,
+        "begin_time": api_time(job.begin),
+        "end_time": None if job.ended_at is None else api_time(job.ended_at),
+        "fail_reason": job.fail_reason,
+    }
+
+
+def state(world: World, request: Request) -> Response:
+    """GET /_sim/state: projects, instances, backups, jobs, call counters and settings."""
+    now = world.now()
+    return Response(
+        200,
+        {
+            "projects": [{"id": p.id, "name": p.name} for p in world.account.projects],
+            "instances": [
+                {
+                    "id": i.id,
+                    "name": i.name,
+                    "project_id": i.project_id,
+                    "status": i.status,
+                    "datastore_type": i.datastore_type,
+                }
+                for i in world.instances.values()
+            ],
+            "backups": [_backup_state(b) for b in world.backups.values()],
+            "jobs": [
+                {
+                    "id": j.id,
+                    "name": j.name,
+                    "status": j.status,
+                    "progress": j.progress(now),
+                    "instance_id": j.instance_id,
+                    "project_id": j.project_id,
+                    "fail_reason": j.fail_reason,
+                }
+                for j in world.jobs.values()
+            ],
+            "counters": {
+                "by_kind": {kind: world.calls_by_kind[kind] for kind in CALL_KINDS},
+                "by_status": dict(world.calls_by_status),
+            },
+            "config": world.config.as_dict(),
+        },
+    )
+
+
+def get_config(world: World, request: Request) -> Response:
+    """GET /_sim/config: the current settings."""
+    return Response(200, world.config.as_dict())
+
+
+def set_config(world: World, request: Request) -> Response:
+    """POST /_sim/config: change any settings; ``"expire_tokens": true`` expires every token now."""
+    body = _body(request, set(world.config.as_dict()) | {"expire_tokens"})
+    expire = body.pop("expire_tokens", False)
+    if not isinstance(expire, bool):
+        raise AdminError(400, "expire_tokens: must be true or false")
+    try:
+        world.update_config(body)
+    except ValueError as error:
+        raise AdminError(400, str(error)) from None
+    if expire:
+        world.expire_tokens()
+    return get_config(world, request)
+
+
+def reset(world: World, request: Request) -> Response:
+    """POST /_sim/reset: back to the world and settings given at start, counters at zero."""
+    world.reset()
+    return state(world, request)
+
+
+def add_instance(world: World, request: Request) -> Response:
+    """POST /_sim/instances: add an instance ``{project_id, name, status?, datastore_type?, id?}``."""
+    body = _body(request, {"project_id", "name", "status", "datastore_type", "id"})
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise AdminError(400, "name: a non-empty string is required")
+    try:
+        instance = world.add_instance(
+            project_id=body.get("project_id") or world.account.projects[0].id,
+            name=name,
+            status=body.get("status", "normal"),
+            datastore_type=body.get("datastore_type", "cassandra"),
+            id=body.get("id"),
+        )
+    except ValueError as error:
+        raise AdminError(400, str(error)) from None
+    return Response(201, {"project_id": instance.project_id, **instance_view(world, instance)})
+
+
+def _instance(world: World, instance_id: str) -> Instance:
+    instance = world.instances.get(instance_id)
+    if instance is None:
+        raise AdminError(404, f"no instance {instance_id}")
+    return instance
+
+
+def patch_instance(world: World, request: Request, instance_id: str) -> Response:
+    """PATCH /_sim/instances/{id}: change the instance's status ``{"status": "frozen"}``."""
+    instance = _instance(world, instance_id)
+    status = _body(request, {"status"}).get("status")
+    if status not in INSTANCE_STATUSES:
+        raise AdminError(400, f"status must be one of {list(INSTANCE_STATUSES)}")
+    instance.status = status
+    instance.updated = world.now()
+    return Response(200, {"project_id": instance.project_id, **instance_view(world, instance)})
+
+
+def delete_instance(world: World, request: Request, instance_id: str) -> Response:
+    """DELETE /_sim/instances/{id}: the instance disappears; its backups and jobs stay."""
+    _instance(world, instance_id)
+    del world.instances[instance_id]
+    return Response(200, {"deleted": instance_id})
+
+
+def _backup(world: World, backup_id: str) -> Backup:
+    backup = world.backups.get(backup_id)
+    if backup is None:
+        raise AdminError(404, f"no backup {backup_id}")
+    return backup
+
+
+def finish_backup(world: World, request: Request, backup_id: str) -> Response:
+    """POST /_sim/backups/{id}/finish: end a running backup and its job now,
+    ``{"status": "COMPLETED"|"FAILED", "fail_reason": "..."}`` (COMPLETED by default)."""
+    backup = _backup(world, backup_id)
+    body = _body(request, {"status", "fail_reason"})
+    status = body.get("status", "COMPLETED")
+    if status not in ("COMPLETED", "FAILED"):
+        raise AdminError(400, 'status must be "COMPLETED" or "FAILED"')
+    if not backup.job.running:
+        raise AdminError(409, f"backup {backup_id} has already ended as {backup.status}")
+    if status == "COMPLETED":
+        world.finish_job(backup.job, outcome="Completed")
+    else:
+        reason = body.get("fail_reason") or world.random_fail_reason()
+        world.finish_job(backup.job, outcome="Failed", fail_reason=str(reason))
+    return Response(200, _backup_state(backup))
+
+
+def delete_backup(world: World, request: Request, backup_id: str) -> Response:
+    """DELETE /_sim/backups/{id}: as if deleted in the console; its job stays in the job list."""
+    _backup(world, backup_id)
+    del world.backups[backup_id]
+    return Response(200, {"deleted": backup_id})

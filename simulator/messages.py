@@ -1,0 +1,89 @@
+"""Requests, responses and the documented error codes the simulator answers with."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# HTTP status and message of every DBS code the simulator uses, copied from error_codes.rst.
+DBS_ERRORS: dict[str, tuple[int, str]] = {
+    "DBS.200001": (400, "Parameter error."),
+    "DBS.200002": (404, "The DB instance does not exist."),
+    "DBS.200019": (
+        403,
+        "Another operation is being performed on the DB instance or the DB instance is faulty.",
+    ),
+    "DBS.200998": (500, "The system is busy. Try again later."),
+    "DBS.201015": (
+        403,
+        "This operation cannot be performed because another operation is being performed on "
+        "the DB instance or the DB instance is faulty. Try again later.",
+    ),
+    "DBS.280032": (
+        403,
+        "You do not have permission to perform this operation. Contact the administrator to obtain permission.",
+    ),
+    "DBS.280347": (400, "Unsupported database type."),
+}
+
+
+@dataclass
+class Request:
+    """One parsed HTTP request, as the handlers see it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    base_url: str
+    request_id: str
+
+    def json(self) -> Any:
+        """Return the body decoded as JSON; raise ValueError when it is not JSON."""
+        return json.loads(self.body.decode("utf-8") or "null")
+
+
+@dataclass
+class Response:
+    """What to send back. ``drop`` means: close the socket without answering at all."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+
+
+class ApiError(Exception):
+    """An error answered in the cloud's format: ``{"error_code": ..., "error_msg": ...}``.
+
+    Errors raised by the API gateway in front of the service (authentication, throttling,
+    unknown paths) also carry ``request_id`` in the body, as real APIG answers do.
+    """
+
+    def __init__(self, status: int, code: str, message: str, *, gateway: bool = False):
+        super().__init__(f"{status} {code} {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.gateway = gateway
+
+    @classmethod
+    def dbs(cls, code: str) -> ApiError:
+        """Build the error for a documented DBS code with its documented status and message."""
+        status, message = DBS_ERRORS[code]
+        return cls(status, code, message)
+
+    def to_response(self, request_id: str) -> Response:
+        """Render the error body, adding the request id for gateway errors."""
+        body = {"error_code": self.code, "error_msg": self.message}
+        if self.gateway:
+            body["request_id"] = request_id
+        return Response(self.status, body)
+
+
+def parameter_error() -> ApiError:
+    """400 DBS.200001, the code error_codes.rst gives for any invalid parameter."""
+    return ApiError.dbs("DBS.200001")

@@ -1,0 +1,501 @@
+"""The simulated cloud's state: account, instances, jobs, backups, tokens, settings and counters.
+
+One ``World.lock`` guards all of it; the server holds the lock for the whole of each request, so
+the functions that handle requests read and change state freely. Anything that depends on time
+(a job's progress, a token's expiry) is worked out from the clock when a request asks, by
+``World.settle``; no background thread moves the world along.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Per-node upload bandwidth is 20-70 MB/s (user guide, "Managing Manual Backups", FIELD-NOTES);
+# seeded backups take as long as their size needs at this rate.
+UPLOAD_KB_PER_SECOND_PER_NODE = 50 * 1024
+
+# The ID suffixes GeminiDB uses: instance and backup ids end in "in06" (creating_a_manual_backup.rst
+# example), groups in "gr06" and nodes in "no06" (querying_instances_and_details.rst example).
+INSTANCE_SUFFIX = "in06"
+GROUP_SUFFIX = "gr06"
+NODE_SUFFIX = "no06"
+
+INSTANCE_STATUSES = (
+    "normal",
+    "abnormal",
+    "creating",
+    "frozen",
+    "data_disk_full",
+    "createfail",
+    "enlargefail",
+)
+
+FAIL_REASONS = (
+    "Failed to upload the backup file to OBS.",
+    "The backup timed out because a node did not respond.",
+    "Failed to create a snapshot on one or more nodes.",
+)
+
+
+@dataclass(frozen=True)
+class Datastore:
+    """What an instance of one database type looks like in the instance list."""
+
+    version: str
+    whole_version: str | None
+    mode: str
+    port: str
+    spec_code: str
+    node_label: str
+
+
+DATASTORES: dict[str, Datastore] = {
+    "cassandra": Datastore("3.11", "3.11.3.2", "Cluster", "8635", "geminidb.cassandra.xlarge.4", "priam_node"),
+    "mongodb": Datastore("4.0", None, "ReplicaSet", "8635", "geminidb.mongodb.xlarge.4", "node"),
+    "redis": Datastore("5.0", None, "Cluster", "6379", "geminidb.redis.large.4", "node"),
+    "influxdb": Datastore("1.8", None, "Cluster", "8635", "geminidb.influxdb.xlarge.4", "node"),
+}
+
+
+def _rate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError("must be a number from 0 to 1")
+    return float(value)
+
+
+def _non_negative_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError("must be a number >= 0")
+    return float(value)
+
+
+def _non_negative_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("must be an integer >= 0")
+    return value
+
+
+def _positive_int(value: Any) -> int:
+    if _non_negative_int(value) == 0:
+        raise ValueError("must be an integer >= 1")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _busy_code(value: Any) -> str:
+    # error_codes.rst documents both codes for "another operation is in progress"; the
+    # default is the one README.md names, the other lets a client's handling of it be tested.
+    if value not in ("DBS.201015", "DBS.200019"):
+        raise ValueError('must be "DBS.201015" or "DBS.200019"')
+    return value
+
+
+@dataclass(frozen=True)
+class Config:
+    """Run-time behaviour and fault injection; set by CLI flags and ``POST /_sim/config``."""
+
+    job_seconds: float = 60.0
+    failure_rate: float = 0.1
+    token_ttl: int = 86400
+    rate_limit_per_minute: int = 0
+    backup_jobs_listed: bool = True
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    throttle_rate: float = 0.0
+    drop_connection_after_create: int = 0
+    drop_connection_rate: float = 0.0
+    jobs_never_finish: bool = False
+    busy_error_code: str = "DBS.201015"
+
+    def changed(self, changes: Mapping[str, Any]) -> Config:
+        """Return a copy with ``changes`` applied; raise ValueError naming every bad key."""
+        problems = [f"{key}: unknown setting" for key in changes if key not in CONFIG_RULES]
+        values = {}
+        for key, value in changes.items():
+            if key in CONFIG_RULES:
+                try:
+                    values[key] = CONFIG_RULES[key](value)
+                except ValueError as error:
+                    problems.append(f"{key}: {error}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return dataclasses.replace(self, **values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as JSON-ready data."""
+        return dataclasses.asdict(self)
+
+
+CONFIG_RULES: dict[str, Callable[[Any], Any]] = {
+    "job_seconds": _non_negative_number,
+    "failure_rate": _rate,
+    "token_ttl": _positive_int,
+    "rate_limit_per_minute": _non_negative_int,
+    "backup_jobs_listed": _bool,
+    "latency_ms": _non_negative_int,
+    "error_rate": _rate,
+    "throttle_rate": _rate,
+    "drop_connection_after_create": _non_negative_int,
+    "drop_connection_rate": _rate,
+    "jobs_never_finish": _bool,
+    "busy_error_code": _busy_code,
+}
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """The one IAM user the simulator knows, with the projects it may scope tokens to."""
+
+    domain_id: str
+    domain_name: str
+    user_id: str
+    user_name: str
+    password: str
+    projects: tuple[Project, ...]
+
+    def project(self, *, id: str | None = None, name: str | None = None) -> Project | None:
+        """Find a project by id or by name."""
+        for project in self.projects:
+            if (id is not None and project.id == id) or (name is not None and project.name == name):
+                return project
+        return None
+
+
+@dataclass(frozen=True)
+class Network:
+    """A project's VPC, its two subnets and the security group instances use."""
+
+    vpc_id: str
+    subnet_ids: tuple[str, str]
+    security_group_id: str
+
+
+@dataclass
+class Node:
+    id: str
+    name: str
+    subnet_id: str
+    private_ip: str
+    availability_zone: str
+
+
+@dataclass
+class Instance:
+    id: str
+    name: str
+    project_id: str
+    status: str
+    datastore_type: str
+    created: float
+    updated: float
+    network: Network
+    subnet_id: str
+    group_id: str
+    nodes: list[Node]
+    volume_size_gb: int
+    volume_used_gb: float
+    backup_window: str
+    keep_days: int
+
+    @property
+    def datastore(self) -> Datastore:
+        return DATASTORES[self.datastore_type]
+
+
+@dataclass
+class Job:
+    """A task on an instance. It runs from ``begin`` to ``deadline`` and then ends with ``outcome``."""
+
+    id: str
+    name: str
+    project_id: str
+    instance_id: str
+    instance_name: str
+    begin: float
+    deadline: float
+    outcome: str = "Completed"
+    fail_reason: str = ""
+    ended_at: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def status(self) -> str:
+        """Running, Completed or Failed (querying_tasks_and_details.rst)."""
+        return "Running" if self.running else self.outcome
+
+    def progress(self, now: float) -> str:
+        """ "0%".."99%" while running, "" otherwise (querying_tasks_and_details.rst, Table 5)."""
+        if not self.running:
+            return ""
+        span = self.deadline - self.begin
+        share = (now - self.begin) / span if span > 0 else 1.0
+        return f"{max(0, min(99, int(share * 100)))}%"
+
+
+@dataclass
+class Backup:
+    """A backup; its status follows the job that makes it."""
+
+    id: str
+    name: str
+    description: str
+    type: str
+    project_id: str
+    instance_id: str
+    instance_name: str
+    datastore_type: str
+    datastore_version: str
+    size_kb: float
+    job: Job
+
+    @property
+    def status(self) -> str:
+        """BUILDING, COMPLETED or FAILED (querying_backups_v3.1.rst, Table 5)."""
+        if self.job.running:
+            return "BUILDING"
+        return "COMPLETED" if self.job.outcome == "Completed" else "FAILED"
+
+
+@dataclass
+class Token:
+    value: str
+    project_id: str | None
+    issued_at: float
+    expires_at: float
+
+
+class World:
+    """Everything the simulator knows. Build it once; ``reset`` returns it to how it started.
+
+    ``populate`` fills a fresh world (see ``simulator.demo.WORLDS``); ``clock`` tells the time.
+    """
+
+    def __init__(
+        self,
+        *,
+        account: Account,
+        initial_config: Config,
+        seed: int,
+        populate: Callable[[World], None],
+        clock: Callable[[], float] = time.time,
+    ):
+        self.account = account
+        self.initial_config = initial_config
+        self.seed = seed
+        self.populate = populate
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Rebuild the starting world: same seed, start-up settings, no tokens, zero counters."""
+        self.config = self.initial_config
+        self.rng = random.Random(self.seed)
+        # Faults draw from their own generator so injecting them does not change which
+        # backups fail or which ids are handed out.
+        self.fault_rng = random.Random(self.seed + 1)
+        self.networks = {project.id: self._new_network() for project in self.account.projects}
+        self.instances: dict[str, Instance] = {}
+        self.jobs: dict[str, Job] = {}
+        self.backups: dict[str, Backup] = {}
+        self.tokens: dict[str, Token] = {}
+        self.recent_calls: dict[str, deque[float]] = defaultdict(deque)
+        self.calls_by_kind: Counter[str] = Counter()
+        self.calls_by_status: Counter[str] = Counter()
+        self.populate(self)
+
+    def now(self) -> float:
+        return self.clock()
+
+    def hex_id(self, suffix: str = "") -> str:
+        """A 32-hex-digit id with GeminiDB's type suffix, drawn from the seeded generator."""
+        return f"{self.rng.getrandbits(128):032x}{suffix}"
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _new_network(self) -> Network:
+        return Network(self.uuid(), (self.uuid(), self.uuid()), self.uuid())
+
+    def add_instance(
+        self,
+        *,
+        project_id: str,
+        name: str,
+        status: str = "normal",
+        datastore_type: str = "cassandra",
+        id: str | None = None,
+        created: float | None = None,
+        node_count: int = 3,
+        volume_size_gb: int = 100,
+        volume_used_gb: float | None = None,
+        backup_window: str = "16:00-17:00",
+        keep_days: int = 7,
+        subnet: int = 0,
+    ) -> Instance:
+        """Create an instance with plausible network, nodes and volume; raise ValueError on bad input."""
+        if project_id not in self.networks:
+            raise ValueError(f"unknown project_id {project_id!r}")
+        if datastore_type not in DATASTORES:
+            raise ValueError(f"datastore_type must be one of {sorted(DATASTORES)}")
+        if status not in INSTANCE_STATUSES:
+            raise ValueError(f"status must be one of {list(INSTANCE_STATUSES)}")
+        instance_id = id or self.hex_id(INSTANCE_SUFFIX)
+        if instance_id in self.instances:
+            raise ValueError(f"instance {instance_id} already exists")
+        network = self.networks[project_id]
+        subnet_id = network.subnet_ids[subnet]
+        label = DATASTORES[datastore_type].node_label
+        third_octet = 10 * (subnet + 1)
+        nodes = [
+            Node(
+                id=self.hex_id(NODE_SUFFIX),
+                name=f"{name}_{label}_{index}",
+                subnet_id=subnet_id,
+                private_ip=f"192.168.{third_octet}.{self.rng.randint(10, 250)}",
+                availability_zone=f"eu-de-0{(index - 1) % 3 + 1}",
+            )
+            for index in range(1, node_count + 1)
+        ]
+        if volume_used_gb is None:
+            volume_used_gb = round(volume_size_gb * self.rng.uniform(0.2, 0.7), 3)
+        created = self.now() if created is None else created
+        instance = Instance(
+            id=instance_id,
+            name=name,
+            project_id=project_id,
+            status=status,
+            datastore_type=datastore_type,
+            created=created,
+            updated=created,
+            network=network,
+            subnet_id=subnet_id,
+            group_id=self.hex_id(GROUP_SUFFIX),
+            nodes=nodes,
+            volume_size_gb=volume_size_gb,
+            volume_used_gb=volume_used_gb,
+            backup_window=backup_window,
+            keep_days=keep_days,
+        )
+        self.instances[instance.id] = instance
+        return instance
+
+    def start_job(self, instance: Instance, *, name: str, begin: float, seconds: float, fail_reason: str = "") -> Job:
+        """Record a task on ``instance`` that runs ``seconds`` and fails if ``fail_reason`` is set."""
+        job = Job(
+            id=self.uuid(),
+            name=name,
+            project_id=instance.project_id,
+            instance_id=instance.id,
+            instance_name=instance.name,
+            begin=begin,
+            deadline=begin + seconds,
+            outcome="Failed" if fail_reason else "Completed",
+            fail_reason=fail_reason,
+        )
+        self.jobs[job.id] = job
+        return job
+
+    def start_backup(
+        self,
+        instance: Instance,
+        *,
+        name: str,
+        description: str,
+        type: str,
+        begin: float,
+        seconds: float | None = None,
+        fail_reason: str = "",
+    ) -> Backup:
+        """Start a full backup of ``instance`` with its BackupInstance job.
+
+        Its size (reported once it completes) is the used volume after compression; without
+        ``seconds`` it takes as long as uploading that size needs.
+        """
+        size_kb = round(instance.volume_used_gb * 1024 * 1024 * self.rng.uniform(0.35, 0.6), 1)
+        if seconds is None:
+            seconds = size_kb / (UPLOAD_KB_PER_SECOND_PER_NODE * len(instance.nodes))
+        job = self.start_job(instance, name="BackupInstance", begin=begin, seconds=seconds, fail_reason=fail_reason)
+        backup = Backup(
+            id=self.hex_id(INSTANCE_SUFFIX),
+            name=name,
+            description=description,
+            type=type,
+            project_id=instance.project_id,
+            instance_id=instance.id,
+            instance_name=instance.name,
+            datastore_type=instance.datastore_type,
+            datastore_version=instance.datastore.version,
+            size_kb=size_kb,
+            job=job,
+        )
+        self.backups[backup.id] = backup
+        return backup
+
+    def random_fail_reason(self) -> str:
+        return self.rng.choice(FAIL_REASONS)
+
+    def running_jobs(self, instance_id: str) -> list[Job]:
+        return [job for job in self.jobs.values() if job.instance_id == instance_id and job.running]
+
+    def settle(self) -> None:
+        """End every job whose time has come; a finished CreateInstance leaves its instance normal."""
+        if self.config.jobs_never_finish:
+            return
+        now = self.now()
+        for job in self.jobs.values():
+            if job.running and now >= job.deadline:
+                job.ended_at = job.deadline
+                instance = self.instances.get(job.instance_id)
+                if job.name == "CreateInstance" and instance and instance.status == "creating":
+                    instance.status = "normal" if job.outcome == "Completed" else "createfail"
+
+    def finish_job(self, job: Job, *, outcome: str, fail_reason: str = "") -> None:
+        """End a running job now with ``outcome``."""
+        job.outcome = outcome
+        job.fail_reason = fail_reason
+        job.ended_at = self.now()
+
+    def update_config(self, changes: Mapping[str, Any]) -> None:
+        """Apply setting changes (raises ValueError). Jobs held by ``jobs_never_finish`` end
+        no earlier than the moment it is switched off."""
+        self.settle()
+        new = self.config.changed(changes)
+        if self.config.jobs_never_finish and not new.jobs_never_finish:
+            now = self.now()
+            for job in self.jobs.values():
+                if job.running:
+                    job.deadline = max(job.deadline, now)
+        self.config = new
+
+    def expire_tokens(self) -> None:
+        """Make every token issued so far expire now."""
+        now = self.now()
+        for token in self.tokens.values():
+            token.expires_at = min(token.expires_at, now)
+
+    def chance(self, rate: float) -> bool:
+        """True with probability ``rate``, for fault injection."""
+        return rate > 0 and self.fault_rng.random() < rate
