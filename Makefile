@@ -7,7 +7,7 @@ PORT ?= 8000
 SIMULATOR_PORT ?= 8001
 
 # Embedded defaults for local use: SQLite and a filesystem broker under var/, the simulator as the cloud.
-RUN_ENV := DEBUG=true GEMINIDB_SIMULATOR_URL=http://127.0.0.1:$(SIMULATOR_PORT) SIMULATOR_PORT=$(SIMULATOR_PORT) PORT=$(PORT)
+RUN_ENV := DEBUG=true GEMINIDB_SIMULATOR_URL=http://127.0.0.1:$(SIMULATOR_PORT) SIMULATOR_PORT=$(SIMULATOR_PORT) WEB_PORT=$(PORT)
 # Tests run with DEBUG off, like production, with throwaway secrets.
 TEST_CACHE_URL ?= filecache://$(CURDIR)/var/test-cache
 TEST_ENV := CACHE_URL=$(TEST_CACHE_URL) CELERY_BROKER_FOLDER=$(CURDIR)/var/test-broker DEBUG=false SECRET_KEY=test-only-secret-key FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= SECURE_SSL_REDIRECT=false

@@ -6,6 +6,7 @@ All are idempotent, so late acknowledgement (settings) may deliver one twice wit
 import logging
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 from django.core.cache import cache
 
@@ -70,3 +71,9 @@ def sync_project(project_id: int) -> None:
 @shared_task
 def watchdog() -> int:
     return services.backups_watchdog()
+
+
+@worker_ready.connect
+def sync_when_a_worker_starts(**kwargs) -> None:
+    # Beat's first sync is a whole interval away; a fresh worker should not show stale instances.
+    sync_projects.delay()

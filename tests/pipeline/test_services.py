@@ -239,3 +239,18 @@ def test_watchdog_flags_a_backup_far_slower_than_usual(instance, requester):
     slow.refresh_from_db()
     assert slow.overdue
     assert "longer than usual" in slow.events.get().message
+
+
+def test_operator_commands_sync_and_show_the_pipeline(project, simulator, requester):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    simulator.add_instance("orders-prod")
+    out = StringIO()
+    call_command("sync_cloud", stdout=out)
+    assert "eu-de_test: instances 1, new 1, gone 0, imported 0, deleted in cloud 0" in out.getvalue()
+    request(Instance.objects.get(), requester)
+    out = StringIO()
+    call_command("pipeline_state", stdout=out)
+    assert "queued" in out.getvalue()
