@@ -21,11 +21,6 @@ def decrypt(token: str) -> str:
     return _fernet().decrypt(token.encode()).decode()
 
 
-def rotate(token: str) -> str:
-    """Re-encrypt a stored value with the newest key."""
-    return _fernet().rotate(token.encode()).decode()
-
-
 class EncryptedTextField(models.TextField):
     """Holds a secret such as a cloud password; the database only ever sees ciphertext."""
 

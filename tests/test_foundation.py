@@ -106,3 +106,28 @@ def test_demo_seeding_creates_users_who_can_sign_in(client):
     assert response.status_code == 302
     response = client.get(reverse("backups:overview"))
     assert b"eu-de_demo" in response.content
+
+
+@pytest.mark.django_db
+def test_encryption_key_rotation_re_encrypts_with_the_new_key(settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from backups import fields
+
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    project = CloudProject.objects.create(
+        name="p", region="eu-de", project_id="p1", iam_endpoint="https://iam.example", geminidb_endpoint="https://g.example",
+        iam_domain="d", iam_user="u", iam_password="s3cret-password",
+    )  # fmt: skip
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    fields._fernet.cache_clear()
+    try:
+        call_command("rotate_encryption_key", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is gone now
+        fields._fernet.cache_clear()
+        assert CloudProject.objects.get(pk=project.pk).iam_password == "s3cret-password"
+    finally:
+        settings.FIELD_ENCRYPTION_KEYS = [old_key]
+        fields._fernet.cache_clear()
