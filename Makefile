@@ -36,8 +36,16 @@ run: $(STAMP)
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The benchmark runs on PostgreSQL and Redis, like production (database console_bench).
+BENCH_ENV := DEBUG=false SECRET_KEY=bench-only-secret-key FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= \
+	ALLOWED_HOSTS=testserver,127.0.0.1 SECURE_SSL_REDIRECT=false \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/console_bench \
+	CELERY_BROKER_URL=redis://127.0.0.1:6379/13 CACHE_URL=rediscache://127.0.0.1:6379/12
+
 bench: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m benchmarks
+	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'console_bench'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE console_bench"
+	$(BENCH_ENV) $(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

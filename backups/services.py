@@ -29,7 +29,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from . import rules
-from .cloud import AmbiguousRequest, CloudBackup, CloudError, Job, Throttled, client_for_project
+from .cloud import (
+    AmbiguousRequest,
+    CloudBackup,
+    CloudError,
+    DjangoCacheCallBudget,
+    Job,
+    Throttled,
+    client_for_project,
+)
 from .models import Backup, BackupEvent, CloudProject, Instance
 
 log = logging.getLogger(__name__)
@@ -70,7 +78,7 @@ def submit_retry_delay(attempt: int) -> timedelta:
 # --- the state machine -------------------------------------------------------------
 
 
-def backup_transition(pk: int, to: str, /, *, event: str, message: str = "", **fields) -> bool:
+def backup_transition(pk: int, to: str, /, *, event: str | None, message: str = "", **fields) -> bool:
     """Move a backup to `to` if its current status allows it; record the event if it moved.
 
     The conditional UPDATE is the claim: of two workers racing, one sees a row count of 1.
@@ -78,7 +86,7 @@ def backup_transition(pk: int, to: str, /, *, event: str, message: str = "", **f
     now = timezone.now()
     with transaction.atomic():
         moved = Backup.objects.filter(pk=pk, status__in=rules.statuses_leading_to(to)).update(status=to, **fields)
-        if moved:
+        if moved and event:
             BackupEvent.objects.create(backup_id=pk, at=now, kind=event, message=message)
     return bool(moved)
 
@@ -159,7 +167,7 @@ def backup_submit(*, backup_id: int) -> None:
         return  # a duplicate delivery, or another worker holds it, or it is done
     backup = Backup.objects.select_related("instance__project").get(pk=backup_id)
     instance = backup.instance
-    client = client_for_project(instance.project)
+    client = client_for_project(instance.project, call_budget=_submission_budget())
     try:
         if backup.submit_attempts > 1:
             existing = client.find_backup_by_name(instance.cloud_id, backup.name)
@@ -167,6 +175,11 @@ def backup_submit(*, backup_id: int) -> None:
                 _backup_adopt(backup, existing, "Found in the cloud after an interrupted attempt")
                 return
         created = client.create_backup(instance.cloud_id, backup.name, backup.description)
+    except Throttled as error:
+        if error.status is None:  # our own budget said "not now": nothing was sent
+            _backup_defer(backup, error.retry_after)
+        else:
+            _backup_retry(backup, error)
     except AmbiguousRequest as error:
         # Maybe created, maybe not: the next attempt looks it up by name before POSTing.
         _backup_retry(backup, error)
@@ -206,6 +219,26 @@ def _backup_adopt(backup: Backup, cloud_backup: CloudBackup, message: str) -> No
         started_at=cloud_backup.begin_time or now,
         next_poll_at=now,
         last_seen_in_cloud_at=now,
+    )
+
+
+def _submission_budget() -> DjangoCacheCallBudget:
+    # Creations leave a fifth of each minute's calls to polling, and wait briefly rather
+    # than hold a worker: a burst of requests must not hide the progress of running backups.
+    limit = settings.CLOUD_CALLS_PER_MINUTE
+    return DjangoCacheCallBudget(limit, reserve=max(1, limit // 5), max_wait=5)
+
+
+def _backup_defer(backup: Backup, seconds: float) -> None:
+    """Put a backup back in the outbox without counting an attempt: no call was made."""
+    backup_transition(
+        backup.pk,
+        Status.QUEUED,
+        event=None,
+        submit_attempts=F("submit_attempts") - 1,
+        next_attempt_at=timezone.now() + timedelta(seconds=seconds),
+        enqueued_at=None,
+        claimed_at=None,
     )
 
 

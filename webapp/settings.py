@@ -188,7 +188,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-backups": {
         "task": "backups.tasks.dispatch_due_backups",
-        "schedule": env.float("BACKUP_DISPATCH_SECONDS", default=10.0),
+        "schedule": env.float("BACKUP_DISPATCH_SECONDS", default=5.0),
     },
     "poll-running-backups": {
         "task": "backups.tasks.poll_running_backups",

@@ -87,6 +87,10 @@ class DjangoCacheCallBudget:
     When the budget is spent ``take`` sleeps until the oldest bucket leaves the window and
     tries again; after ``max_wait`` seconds of that it raises ``Throttled``. The default, one
     window plus a bucket, is the longest a lone caller can have to wait.
+
+    ``reserve`` units of each window are left to callers without one: budgets sharing a key
+    but not a reserve share the counters, so a burst of backup creations (with a reserve)
+    cannot starve the polling that shows their progress (without one).
     """
 
     window_seconds = 60
@@ -98,12 +102,13 @@ class DjangoCacheCallBudget:
         cache: BaseCache | None = None,
         buckets: int = 6,
         max_wait: float = 70.0,
+        reserve: int = 0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ):
-        if calls_per_minute < 1:
-            raise ValueError("calls_per_minute must be at least 1")
-        self.limit = calls_per_minute
+        if calls_per_minute - reserve < 1:
+            raise ValueError("calls_per_minute must exceed the reserve by at least 1")
+        self.limit = calls_per_minute - reserve
         self.cache = cache or default_cache
         self.bucket_seconds = self.window_seconds / buckets
         # The current bucket is partly over; the window reaches back into one more.

@@ -254,3 +254,25 @@ def test_operator_commands_sync_and_show_the_pipeline(project, simulator, reques
     out = StringIO()
     call_command("pipeline_state", stdout=out)
     assert "queued" in out.getvalue()
+
+
+def test_a_spent_call_budget_defers_creation_but_leaves_room_for_polling(project, requester, simulator, settings):
+    settings.CLOUD_CALLS_PER_MINUTE = 3  # creations may use 2 of them: the token call and one create
+    simulator.configure(job_seconds=600)  # still running at the poll: one jobs-list call
+    first, second = (simulator.add_instance(name) for name in ("orders-prod", "orders-dr"))
+    services.instances_sync(project=project)
+    # Start the minute afresh: the sync spent calls of its own.
+    from django.core.cache import cache
+
+    cache.clear()
+    backups = [request(Instance.objects.get(cloud_id=c["id"]), requester) for c in (first, second)]
+    for backup in backups:
+        services.backup_submit(backup_id=backup.pk)
+    running, deferred = (Backup.objects.get(pk=b.pk) for b in backups)
+    assert running.status == Backup.Status.RUNNING
+    assert deferred.status == Backup.Status.QUEUED
+    assert deferred.submit_attempts == 0  # no call was made: not an attempt
+    assert not deferred.events.filter(kind=BackupEvent.Kind.RETRY).exists()
+    assert simulator.counters()["by_kind"]["create_backup"] == 1
+    Backup.objects.filter(pk=running.pk).update(next_poll_at=timezone.now())
+    assert services.backups_poll(project=project) == 1  # the reserved unit
