@@ -208,6 +208,12 @@ def backup_submit(*, backup_id: int) -> None:
         )
 
 
+def backup_release(*, backup_id: int) -> None:
+    """Return a backup whose submission was cut short to the outbox, as after an ambiguous call."""
+    backup = Backup.objects.get(pk=backup_id)
+    _backup_retry(backup, AmbiguousRequest("The submission took too long and was stopped."))
+
+
 def _backup_adopt(backup: Backup, cloud_backup: CloudBackup, message: str) -> None:
     now = timezone.now()
     backup_transition(

@@ -6,6 +6,7 @@ All are idempotent, so late acknowledgement (settings) may deliver one twice wit
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 from django.conf import settings
 from django.core.cache import cache
@@ -22,7 +23,11 @@ log = logging.getLogger(__name__)
     soft_time_limit=int(settings.BACKUP_SUBMIT_LEASE_SECONDS * 0.6),
 )
 def submit_backup(backup_id: int) -> None:
-    services.backup_submit(backup_id=backup_id)
+    try:
+        services.backup_submit(backup_id=backup_id)
+    except SoftTimeLimitExceeded:
+        # Cut off mid-call: back to the outbox; the next attempt looks in the cloud first.
+        services.backup_release(backup_id=backup_id)
 
 
 @shared_task

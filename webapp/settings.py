@@ -87,7 +87,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # A file, not memory, so a Celery worker process in the integration tests shares it;
     # one per test run, so two runs side by side do not collide.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+    test_database = env.str("TEST_SQLITE_PATH", default=str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))
+    DATABASES["default"]["TEST"] = {"NAME": test_database}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -214,6 +215,8 @@ DEMO_MODE = bool(GEMINIDB_SIMULATOR_URL)
 # Cloud calls per minute per IAM user, shared by all processes (FIELD-NOTES: plan for 60).
 CLOUD_CALLS_PER_MINUTE = env.int("CLOUD_CALLS_PER_MINUTE", default=50)
 CLOUD_TIMEOUT_SECONDS = env.float("CLOUD_TIMEOUT_SECONDS", default=10.0)
+# The most a safe call may spend waiting between its retries (backoff, 429 pauses).
+CLOUD_RETRY_TOTAL_SECONDS = env.float("CLOUD_RETRY_TOTAL_SECONDS", default=30.0)
 
 # Passwords of connected cloud projects are encrypted with these Fernet keys, newest
 # first; older keys only decrypt (README: "Rotating the encryption key").

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .client import GeminiDBClient
+from django.conf import settings
+
+from .client import GeminiDBClient, RetryPolicy
 from .types import CloudCredentials
 
 
@@ -22,4 +24,5 @@ def client_for_project(project: Any, **options: Any) -> GeminiDBClient:
         user=project.iam_user,
         password=project.iam_password,
     )
+    options.setdefault("retry", RetryPolicy(max_total_wait=settings.CLOUD_RETRY_TOTAL_SECONDS))
     return GeminiDBClient(credentials, **options)
