@@ -300,7 +300,9 @@ def backups_poll(*, project: CloudProject) -> int:
     )
     if not due:
         return 0
-    client = client_for_project(project)
+    # A poll waits briefly for budget, then gives way to the next beat tick.
+    budget = DjangoCacheCallBudget(settings.CLOUD_CALLS_PER_MINUTE, max_wait=10)
+    client = client_for_project(project, call_budget=budget)
     oldest = min(b.started_at or b.requested_at for b in due) - timedelta(minutes=5)
     jobs: dict[str, Job] = {}
     if any(b.job_id for b in due):

@@ -36,23 +36,27 @@ def dispatch_due_backups() -> int:
     return services.backups_dispatch_due()
 
 
+# One poll per project at a time: a second one would only spend API calls. The lock
+# outlives the poll's hard time limit, and lapses soon after a worker dies holding it.
+POLL_LOCK_SECONDS = 30
+
+
 @shared_task
 def poll_running_backups() -> None:
     """Beat: start one poll per project that has backups due for a look."""
     for project_id in services.projects_with_due_polls():
-        # One poll per project at a time; a second one would only spend API calls.
-        if cache.add(f"poll-lock:{project_id}", 1, timeout=60):
+        if cache.add(f"poll-lock:{project_id}", 1, timeout=POLL_LOCK_SECONDS):
             poll_project.delay(project_id)
 
 
-@shared_task
+@shared_task(time_limit=POLL_LOCK_SECONDS - 5, soft_time_limit=POLL_LOCK_SECONDS - 10)
 def poll_project(project_id: int) -> None:
     try:
         project = CloudProject.objects.get(pk=project_id)
         services.backups_poll(project=project)
-    except CloudError as error:
+    except (CloudError, SoftTimeLimitExceeded) as error:
         # The next beat tick tries again; the backups keep their state meanwhile.
-        log.warning("Polling project %s failed: %s", project_id, error)
+        log.warning("Polling project %s failed: %s", project_id, error or "took too long")
     finally:
         cache.delete(f"poll-lock:{project_id}")
 

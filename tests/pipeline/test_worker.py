@@ -82,7 +82,8 @@ def test_worker_killed_mid_submit_still_ends_with_one_backup(celery_worker, simu
     (tmp_path / "second").mkdir()
     replacement.start()
     try:
-        backup = wait_for(ended(backup_id), timeout=60, worker=replacement)
+        # The lease of the dead worker's claim, and any poll lock it held, must lapse first.
+        backup = wait_for(ended(backup_id), timeout=120, worker=replacement)
     finally:
         replacement.stop()
     assert backup.status == Backup.Status.COMPLETED, backup.error_message
