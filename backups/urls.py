@@ -1,9 +1,18 @@
 from django.urls import path
 
-from . import views
+from .views import backup_create, backup_detail, history, instances, overview
 
 app_name = "backups"
 
 urlpatterns = [
-    path("", views.overview, name="overview"),
+    path("", overview.overview, name="overview"),
+    path("overview/running/", overview.overview_running, name="overview_running"),
+    path("instances/", instances.instance_list, name="instances"),
+    path("instances/refresh/", instances.instances_refresh, name="instances_refresh"),
+    path("instances/<int:pk>/backup/", backup_create.backup_create, name="backup_create"),
+    path("instances/<int:pk>/backup/validate/", backup_create.backup_validate, name="backup_validate"),
+    path("history/", history.history, name="history"),
+    path("history/export.csv", history.history_export, name="history_export"),
+    path("backups/<int:pk>/", backup_detail.backup_detail, name="backup_detail"),
+    path("backups/<int:pk>/row/", history.backup_row, name="backup_row"),
 ]

@@ -1,0 +1,95 @@
+"""Forms of the console's pages. The backup form checks nothing of its own: it asks
+`rules.validate_backup_request`, the function the service enforces, so the messages at
+the field are the server's messages."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from . import rules
+from .models import Backup, Instance
+from .selectors import HistoryChoices, HistoryFilters
+
+NAME_HELP = "4 to 64 characters: letters, digits, - and _, starting with a letter. Unique on this instance."
+DESCRIPTION_HELP = "Required by the cloud. Up to 256 characters, without > ! < \" & ' =."
+
+
+class BackupRequestForm(forms.Form):
+    # No max_length or required here: the validators say it, in the API's words. The
+    # template renders the inputs itself, with the htmx attributes of the field check.
+    name = forms.CharField(label="Backup name", required=False, help_text=NAME_HELP)
+    description = forms.CharField(label="Description", required=False, help_text=DESCRIPTION_HELP)
+
+    def __init__(self, *args, instance: Instance, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance = instance
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            rules.validate_backup_request(
+                instance=self.instance, name=cleaned.get("name", ""), description=cleaned.get("description", "")
+            )
+        except ValidationError as error:
+            self.add_error(None, error)
+        return cleaned
+
+
+class _FilterForm(forms.Form):
+    """A GET form whose invalid fields are ignored rather than fatal: a stale link still works.
+    The search box is rendered by the template, with its own htmx trigger."""
+
+    def value(self, name, default=None):
+        if not self.is_bound or name in self.errors:
+            return default
+        return self.cleaned_data.get(name) or default
+
+
+def _with_any(label: str, choices) -> list[tuple[str, str]]:
+    return [("", label), *((str(value), text) for value, text in choices)]
+
+
+class InstanceFilterForm(_FilterForm):
+    q = forms.CharField(label="Search instances", required=False, max_length=128)
+    project = forms.TypedChoiceField(label="Project", required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label="Status", required=False)
+
+    def __init__(self, *args, projects: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].choices = _with_any("All projects", projects)
+        statuses = [*rules.INSTANCE_STATUS_LABELS.items(), ("gone", "Gone from the cloud")]
+        self.fields["status"].choices = _with_any("Any status", statuses)
+
+
+class HistoryFilterForm(_FilterForm):
+    q = forms.CharField(label="Backup name", required=False, max_length=64)
+    project = forms.TypedChoiceField(label="Project", required=False, coerce=int, empty_value=None)
+    instance = forms.TypedChoiceField(label="Instance", required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label="Status", required=False, choices=_with_any("Any status", Backup.Status.choices))
+    person = forms.ChoiceField(label="Requested by", required=False)
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, choices: HistoryChoices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].choices = _with_any("All projects", choices.projects)
+        self.fields["instance"].choices = _with_any("All instances", choices.instances)
+        self.fields["person"].choices = _with_any("Anyone", choices.people)
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The end date is before the start date.")
+        return cleaned
+
+    def filters(self) -> HistoryFilters:
+        """The valid filters; an invalid one is shown at its field and otherwise ignored."""
+        return HistoryFilters(
+            project=self.value("project"),
+            instance=self.value("instance"),
+            status=self.value("status", ""),
+            person=self.value("person", ""),
+            since=self.value("since"),
+            until=self.value("until"),
+            search=self.value("q", "").strip(),
+        )

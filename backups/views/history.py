@@ -1,0 +1,83 @@
+import csv
+from datetime import UTC, datetime
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django_htmx.http import HTMX_STOP_POLLING
+
+from backups import selectors
+from backups.forms import HistoryFilterForm
+from backups.selectors import Cursor
+
+from .base import login_required, render_page
+
+CURSOR_PARAMS = ("after", "before")
+
+
+def _filtered(request: HttpRequest):
+    form = HistoryFilterForm(request.GET, choices=selectors.history_choices(request.user))
+    filters = form.filters()
+    return form, filters, selectors.history_for(request.user, filters)
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    form, filters, backups = _filtered(request)
+    page = selectors.history_page(
+        backups, after=Cursor.decode(request.GET.get("after")), before=Cursor.decode(request.GET.get("before"))
+    )
+    query = request.GET.copy()
+    for param in CURSOR_PARAMS:
+        query.pop(param, None)
+    context = {"form": form, "filters": filters, "page": page, "filter_query": query.urlencode()}
+    return render_page(request, "backups/history.html", context, fragment="results")
+
+
+@login_required
+@require_GET
+def backup_row(request: HttpRequest, pk: int) -> HttpResponse:
+    """One history row, polled while the backup is active; 286 stops the polling."""
+    backup = selectors.backup_for(request.user, pk)
+    response = render(request, "backups/history.html#row", {"backup": backup})
+    if not backup.is_active:
+        response.status_code = HTMX_STOP_POLLING
+    return response
+
+
+class _Echo:
+    """csv.writer writes to this and gets the line back, so each row can be streamed."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        # Names imported from the cloud are not ours to trust: keep spreadsheets from running them.
+        return f"'{value}"
+    return str(value)
+
+
+@login_required
+@require_GET
+def history_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered history as CSV, streamed: memory stays flat however many rows."""
+    _, _, backups = _filtered(request)
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow([name for name, _ in selectors.CSV_COLUMNS])
+        for row in selectors.history_export_rows(backups):
+            yield writer.writerow([_cell(value) for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    filename = f"backup-history-{timezone.now():%Y%m%d-%H%M}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

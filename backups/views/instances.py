@@ -1,0 +1,63 @@
+import logging
+from urllib.parse import urlsplit
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from backups import selectors, tasks
+from backups.forms import InstanceFilterForm
+from backups.permissions import Action, projects_for, user_can
+
+from .base import login_required, render_page
+
+log = logging.getLogger(__name__)
+
+
+@login_required
+@require_GET
+def instance_list(request: HttpRequest) -> HttpResponse:
+    projects = list(selectors.visible_projects(request.user))
+    form = InstanceFilterForm(request.GET, projects=[(p.pk, p.name) for p in projects])
+    groups = selectors.instances_by_project(
+        request.user,
+        projects=projects,
+        search=form.value("q", "").strip(),
+        project=form.value("project"),
+        status=form.value("status", ""),
+    )
+    context = {
+        "form": form,
+        "groups": groups,
+        "filtered": any(form.value(name) for name in ("q", "project", "status")),
+        "can_refresh": any(user_can(request.user, Action.BACKUP, p) for p in projects),
+    }
+    return render_page(request, "backups/instances.html", context, fragment="results")
+
+
+@login_required
+@require_POST
+def instances_refresh(request: HttpRequest) -> HttpResponse:
+    """Ask the worker to re-sync the user's projects from the cloud (Operator and up)."""
+    projects = list(projects_for(request.user, Action.BACKUP).order_by("name"))
+    if not projects:
+        raise PermissionDenied
+    try:
+        for project in projects:
+            tasks.sync_project.delay(project.pk)
+    except Exception:  # any broker error: say so instead of a 500; the beat sync still runs
+        log.warning("Could not enqueue a project sync", exc_info=True)
+        messages.error(request, "The refresh could not be started: the task queue is unavailable. Try again shortly.")
+    else:
+        names = ", ".join(project.name for project in projects)
+        messages.info(
+            request,
+            f"Refreshing {names} from the cloud. New, changed and removed instances appear here within a minute.",
+        )
+    # Back to the list as the user left it: htmx may have changed the filters since the page loaded.
+    back = urlsplit(request.headers.get("Referer", ""))
+    query = QueryDict(back.query).urlencode() if back.path == reverse("backups:instances") else ""
+    return redirect(reverse("backups:instances") + (f"?{query}" if query else ""))

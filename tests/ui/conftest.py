@@ -1,0 +1,72 @@
+"""Users of each role in one project, an outsider in another, and signed-in clients for them."""
+
+import pytest
+
+from backups.models import Membership
+from tests.factories import CloudProjectFactory, InstanceFactory, MembershipFactory, UserFactory
+from tests.ui.helpers import signed_in
+
+Role = Membership.Role
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def project(db):
+    return CloudProjectFactory(name="eu-de_prod")
+
+
+@pytest.fixture
+def other_project(db):
+    """A project none of the `project` members belongs to."""
+    return CloudProjectFactory(name="eu-de_elsewhere")
+
+
+def member(project, role, username, full_name):
+    first, last = full_name.split()
+    user = UserFactory(username=username, first_name=first, last_name=last)
+    MembershipFactory(user=user, project=project, role=role)
+    return user
+
+
+@pytest.fixture
+def operator(project):
+    return member(project, Role.OPERATOR, "oscar", "Oscar Operator")
+
+
+@pytest.fixture
+def viewer(project):
+    return member(project, Role.VIEWER, "vera", "Vera Viewer")
+
+
+@pytest.fixture
+def admin(project):
+    return member(project, Role.ADMIN, "ada", "Ada Admin")
+
+
+@pytest.fixture
+def outsider(other_project):
+    return member(other_project, Role.ADMIN, "otto", "Otto Outsider")
+
+
+@pytest.fixture
+def instance(project):
+    return InstanceFactory(project=project, name="orders-prod")
+
+
+@pytest.fixture
+def operator_client(operator):
+    return signed_in(operator)
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    return signed_in(viewer)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return signed_in(outsider)

@@ -1,0 +1,267 @@
+"""The history: filters in the URL, keyset pages without COUNT, live rows, CSV export."""
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backups.models import Backup
+from backups.selectors import Cursor
+from tests.factories import BackupFactory, InstanceFactory, UserFactory
+from tests.ui.helpers import HTMX, is_fragment, text
+
+pytestmark = pytest.mark.django_db
+
+HISTORY = reverse("backups:history")
+EXPORT = reverse("backups:history_export")
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def shown(response) -> list[str]:
+    """Backup names on the page, in order."""
+    return [b.name for b in response.context["page"].backups]
+
+
+def test_history_lists_backups_newest_first_with_their_columns(operator_client, instance, operator):
+    BackupFactory(instance=instance, name="older-one", requested_at=T0, requested_by=operator, size_kb=3 * 1024 * 1024)
+    BackupFactory(instance=instance, name="newer-one", requested_at=T0 + timedelta(hours=1), automated=True)
+    response = operator_client.get(HISTORY)
+    assert response.status_code == 200
+    assert shown(response) == ["newer-one", "older-one"]
+    html = text(response)
+    for expected in ("orders-prod", "Oscar Operator", "Automated", "3.0 GB", "4 min 00 s", "status-completed"):
+        assert expected in html
+    assert 'title="2026-05-01 12:00:05 UTC"' in html  # exact time on hover
+
+
+def test_history_hides_other_projects_backups(operator_client, other_project):
+    BackupFactory(instance=InstanceFactory(project=other_project), name="not-yours")
+    response = operator_client.get(HISTORY)
+    assert shown(response) == []
+    assert "No backups yet." in text(response)
+
+
+def test_filters_combine_and_stay_in_the_form(operator_client, project, operator, admin):
+    orders, users = InstanceFactory(project=project, name="orders"), InstanceFactory(project=project, name="users")
+    BackupFactory(instance=orders, name="match-me", requested_by=operator, status="failed", requested_at=T0)
+    BackupFactory(instance=orders, name="match-not-person", requested_by=admin, status="failed", requested_at=T0)
+    BackupFactory(instance=orders, name="match-not-status", requested_by=operator, requested_at=T0)
+    BackupFactory(instance=users, name="match-not-instance", requested_by=operator, status="failed", requested_at=T0)
+    BackupFactory(
+        instance=orders,
+        name="match-too-old",
+        requested_by=operator,
+        status="failed",
+        requested_at=T0 - timedelta(days=3),
+    )
+    BackupFactory(instance=orders, name="other-name", requested_by=operator, status="failed", requested_at=T0)
+    query = {
+        "q": "match",
+        "project": project.pk,
+        "instance": orders.pk,
+        "status": "failed",
+        "person": operator.pk,
+        "since": "2026-04-30",
+        "until": "2026-05-01",
+    }
+    response = operator_client.get(HISTORY, query)
+    assert shown(response) == ["match-me"]
+    html = text(response)
+    assert 'value="match"' in html
+    assert f'<option value="{orders.pk}" selected>' in html
+    assert '<option value="failed" selected>' in html
+    assert 'value="2026-04-30"' in html
+
+
+def test_person_filter_finds_automated_and_cloud_console_backups(operator_client, instance):
+    BackupFactory(instance=instance, name="auto-one", automated=True)
+    BackupFactory(instance=instance, name="console-one", origin=Backup.Origin.CLOUD_MANUAL, requested_by=None)
+    BackupFactory(instance=instance, name="ours")
+    assert shown(operator_client.get(HISTORY, {"person": "auto"})) == ["auto-one"]
+    assert shown(operator_client.get(HISTORY, {"person": "cloud"})) == ["console-one"]
+    assert "Cloud console" in text(operator_client.get(HISTORY, {"person": "cloud"}))
+
+
+def test_an_invalid_filter_is_ignored_and_explained(operator_client, instance):
+    BackupFactory(instance=instance, name="still-listed")
+    response = operator_client.get(HISTORY, {"status": "exploded", "since": "2026-05-02", "until": "2026-05-01"})
+    assert response.status_code == 200
+    assert "The end date is before the start date." in text(response)
+    assert "Select a valid choice." in text(response)
+
+
+def test_htmx_filtering_returns_only_the_results(operator_client, instance):
+    BackupFactory(instance=instance, name="findable")
+    response = operator_client.get(HISTORY, {"q": "find"}, **HTMX)
+    assert is_fragment(response)
+    assert text(response).lstrip().startswith('<div id="history-results"')
+    assert "findable" in text(response)
+    assert 'href="/history/export.csv?q=find"' in text(response)
+
+
+def make_history(instance, count, ties_every=3):
+    """`count` backups where groups of `ties_every` share one requested_at, in shuffled id order."""
+    backups = []
+    for n in range(count):
+        at = T0 - timedelta(minutes=(n // ties_every))
+        backups.append(BackupFactory.build(instance=instance, requested_by=None, requested_at=at, name=f"b{n:04d}"))
+    # Insert in an order unrelated to time, so ids and times disagree.
+    created = Backup.objects.bulk_create(sorted(backups, key=lambda b: hash(b.name) % 97))
+    return sorted(created, key=lambda b: (b.requested_at, b.pk), reverse=True)
+
+
+def walk(client, params, direction="after", start=None):
+    pages, token = [], start
+    while True:
+        response = client.get(HISTORY, {**params, **({direction: token} if token else {})})
+        page = response.context["page"]
+        pages.append([b.pk for b in page.backups])
+        nxt = page.older if direction == "after" else page.newer
+        if nxt is None or len(pages) > 20:
+            return pages, response
+        token = nxt.encode()
+
+
+def test_keyset_pages_cover_every_backup_once_with_ties(operator_client, instance):
+    expected = [b.pk for b in make_history(instance, 123)]
+    pages, _ = walk(operator_client, {})
+    assert [len(p) for p in pages] == [50, 50, 23]
+    assert [pk for page in pages for pk in page] == expected  # no gap, no duplicate, same order
+
+
+def test_newer_pages_walk_back_to_the_start(operator_client, instance):
+    make_history(instance, 120)
+    forward, last = walk(operator_client, {})
+    oldest_page = last.context["page"]
+    back, _ = walk(operator_client, {}, direction="before", start=oldest_page.newer.encode())
+    assert back == forward[-2::-1]
+
+
+def test_keyset_pages_respect_filters(operator_client, project):
+    a, b = InstanceFactory(project=project), InstanceFactory(project=project)
+    expected = [x.pk for x in make_history(a, 70)]
+    make_history(b, 70)
+    pages, _ = walk(operator_client, {"instance": a.pk})
+    assert [pk for page in pages for pk in page] == expected
+
+
+def test_a_garbled_cursor_shows_the_first_page(operator_client, instance):
+    BackupFactory(instance=instance, name="first")
+    for token in ("nonsense", "12.", "9" * 40 + ".1", "-5.x"):
+        assert shown(operator_client.get(HISTORY, {"after": token})) == ["first"]
+
+
+def test_pages_use_a_row_value_comparison_and_never_count(operator_client, instance):
+    make_history(instance, 60)
+    first = operator_client.get(HISTORY).context["page"]
+    with CaptureQueriesContext(connection) as queries:
+        operator_client.get(HISTORY, {"after": first.older.encode()})
+    sql = "\n".join(q["sql"] for q in queries.captured_queries)
+    assert '("backups_backup"."requested_at", "backups_backup"."id") <' in sql
+    assert "COUNT(" not in sql.upper()
+    assert "OFFSET" not in sql.upper()
+
+
+@given(
+    at=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(9000, 1, 1), timezones=st.just(UTC)),
+    pk=st.integers(1, 2**62),
+)
+def test_cursor_tokens_round_trip(at, pk):
+    assert Cursor.decode(Cursor(at, pk).encode()) == Cursor(at, pk)
+
+
+def test_active_rows_poll_and_ended_rows_do_not(operator_client, instance):
+    running = BackupFactory(instance=instance, running=True, name="still-going")
+    done = BackupFactory(instance=InstanceFactory(project=instance.project), name="all-done")
+    html = text(operator_client.get(HISTORY))
+    row_url = reverse("backups:backup_row", args=[running.pk])
+    assert f'id="backup-{running.pk}" class="is-active" hx-get="{row_url}" hx-trigger="every 2s"' in html
+    assert f'<tr id="backup-{done.pk}">' in html
+
+
+def test_polled_row_keeps_polling_while_active_and_stops_with_286(operator_client, instance):
+    backup = BackupFactory(instance=instance, running=True, progress=40)
+    url = reverse("backups:backup_row", args=[backup.pk])
+    response = operator_client.get(url, **HTMX)
+    assert response.status_code == 200
+    assert 'hx-trigger="every 2s"' in text(response)
+    assert 'value="40"' in text(response)
+    Backup.objects.filter(pk=backup.pk).update(
+        status="completed", progress=100, finished_at=backup.started_at + timedelta(minutes=2)
+    )
+    response = operator_client.get(url, **HTMX)
+    assert response.status_code == 286
+    assert "hx-trigger" not in text(response)
+    assert "Completed" in text(response)
+    assert text(response).lstrip().startswith(f'<tr id="backup-{backup.pk}"')
+
+
+def test_polled_row_of_another_project_is_404(outsider_client, instance):
+    backup = BackupFactory(instance=instance, running=True)
+    assert outsider_client.get(reverse("backups:backup_row", args=[backup.pk])).status_code == 404
+
+
+def test_csv_export_streams_the_filtered_rows(operator_client, project):
+    orders, users = InstanceFactory(project=project, name="orders"), InstanceFactory(project=project, name="users")
+    BackupFactory(instance=orders, name="wanted-1", requested_at=T0, size_kb=1234)
+    BackupFactory(instance=orders, name="wanted-2", requested_at=T0 + timedelta(minutes=1), automated=True)
+    BackupFactory(instance=users, name="unwanted")
+    BackupFactory(instance=orders, name="=HYPERLINK(evil)", origin=Backup.Origin.CLOUD_MANUAL, requested_by=None)
+    response = operator_client.get(EXPORT, {"instance": orders.pk})
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="backup-history-')
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["name"] for r in rows] == ["'=HYPERLINK(evil)", "wanted-2", "wanted-1"]
+    assert rows[2]["size_kb"] == "1234"
+    assert rows[2]["requested_at_utc"] == "2026-05-01T12:00:00+00:00"
+    assert rows[1]["origin"] == "cloud_auto"
+    assert rows[1]["requested_by"] == ""
+
+
+def test_csv_export_reads_from_the_database_in_chunks(operator_client, instance, monkeypatch):
+    make_history(instance, 30)
+    chunk_sizes = []
+    iterator = QuerySet.iterator
+
+    def spy(self, chunk_size=None):
+        chunk_sizes.append(chunk_size)
+        return iterator(self, chunk_size=chunk_size)
+
+    monkeypatch.setattr(QuerySet, "iterator", spy)
+    response = operator_client.get(EXPORT)
+    assert chunk_sizes == []  # nothing is read before the response is consumed
+    assert len(b"".join(response.streaming_content).decode().splitlines()) == 31
+    assert chunk_sizes == [2000]
+
+
+def test_csv_export_of_another_project_is_empty(outsider_client, instance):
+    BackupFactory(instance=instance)
+    content = b"".join(outsider_client.get(EXPORT).streaming_content).decode()
+    assert len(content.splitlines()) == 1  # the header only
+
+
+@pytest.mark.parametrize("rows", [1, 60])
+def test_history_page_makes_a_bounded_number_of_queries(operator_client, project, rows, django_assert_max_num_queries):
+    instances = [InstanceFactory(project=project) for _ in range(3)]
+    people = [UserFactory() for _ in range(3)]
+    for n in range(rows):
+        BackupFactory(instance=instances[n % 3], requested_by=people[n % 3], running=n % 7 == 0 and n < 3)
+    with django_assert_max_num_queries(10):
+        response = operator_client.get(HISTORY)
+    assert len(response.context["page"].backups) == min(rows, 50)
+
+
+def test_date_filter_uses_whole_utc_days(operator_client, instance):
+    BackupFactory(instance=instance, name="last-second", requested_at=datetime(2026, 5, 1, 23, 59, 59, tzinfo=UTC))
+    BackupFactory(instance=instance, name="next-day", requested_at=datetime(2026, 5, 2, 0, 0, tzinfo=UTC))
+    assert shown(operator_client.get(HISTORY, {"until": date(2026, 5, 1).isoformat()})) == ["last-second"]
+    assert shown(operator_client.get(HISTORY, {"since": "2026-05-02"})) == ["next-day"]

@@ -1,0 +1,88 @@
+"""The overview: what runs, what failed and was not made up for, the success rate, stale instances."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import BackupFactory, InstanceFactory, UserFactory
+from tests.ui.helpers import HTMX, is_fragment, signed_in, text
+
+pytestmark = pytest.mark.django_db
+
+OVERVIEW = reverse("backups:overview")
+RUNNING = reverse("backups:overview_running")
+
+
+def ago(**kwargs):
+    return timezone.now() - timedelta(**kwargs)
+
+
+def test_overview_shows_running_failures_rate_and_stale_instances(operator_client, project):
+    busy = InstanceFactory(project=project, name="busy")
+    flaky = InstanceFactory(project=project, name="flaky")
+    fixed = InstanceFactory(project=project, name="fixed")
+    InstanceFactory(project=project, name="never-backed-up")
+    old = InstanceFactory(project=project, name="backed-up-long-ago")
+    BackupFactory(instance=old, requested_at=ago(days=30), finished_at=ago(days=30))
+    BackupFactory(instance=busy, requested_at=ago(days=1))
+    BackupFactory(instance=busy, running=True, name="busy-now", progress=70)
+    BackupFactory(instance=flaky, requested_at=ago(days=2))
+    BackupFactory(instance=flaky, failed=True, name="flaky-failed", requested_at=ago(hours=2))
+    BackupFactory(instance=fixed, failed=True, name="fixed-failed", requested_at=ago(hours=5))
+    BackupFactory(instance=fixed, requested_at=ago(hours=4))
+    response = operator_client.get(OVERVIEW)
+    overview = response.context["overview"]
+    assert [b.name for b in overview.running] == ["busy-now"]
+    assert [b.name for b in overview.attention] == ["flaky-failed"]  # "fixed" had a good backup since
+    assert (overview.completed, overview.failed, overview.success_rate) == (3, 2, 60)
+    assert {i.name for i in overview.stale} == {"never-backed-up", "backed-up-long-ago"}
+    html = text(response)
+    assert "60%" in html
+    assert "Another operation is running on the instance" in html  # the failure, explained
+    assert f'hx-get="{RUNNING}" hx-trigger="every 5s"' in html
+
+
+def test_running_panel_polls_until_nothing_runs(operator_client, instance):
+    backup = BackupFactory(instance=instance, running=True, name="going")
+    response = operator_client.get(RUNNING, **HTMX)
+    assert response.status_code == 200
+    assert is_fragment(response)
+    assert "going" in text(response)
+    backup.status = "completed"
+    backup.save()
+    response = operator_client.get(RUNNING, **HTMX)
+    assert response.status_code == 286
+    assert "Nothing is running." in text(response)
+    assert "hx-trigger" not in text(response)
+
+
+def test_overview_counts_only_the_users_projects(outsider_client, instance):
+    BackupFactory(instance=instance, failed=True, requested_at=ago(hours=1))
+    overview = outsider_client.get(OVERVIEW).context["overview"]
+    assert (overview.attention, overview.completed, overview.failed, overview.stale) == ([], 0, 0, [])
+
+
+def test_overview_for_a_user_without_projects_says_what_to_do(db):
+    response = signed_in(UserFactory()).get(OVERVIEW)
+    assert response.status_code == 200
+    assert "You are not a member of any cloud project yet." in text(response)
+
+
+def test_quiet_overview_has_friendly_empty_states(operator_client, project):
+    html = text(operator_client.get(OVERVIEW))
+    assert "Nothing is running." in html
+    assert "No backup ended in the last 7 days." in html
+    assert "Every instance has a successful backup from the last 7 days." in html
+
+
+@pytest.mark.parametrize("count", [1, 60])
+def test_overview_makes_a_bounded_number_of_queries(operator_client, project, count, django_assert_max_num_queries):
+    for n in range(count):
+        instance = InstanceFactory(project=project)
+        BackupFactory(instance=instance, failed=n % 2 == 0, requested_at=ago(hours=n))
+        if n % 4 == 0:
+            BackupFactory(instance=instance, running=True)
+    with django_assert_max_num_queries(10):
+        operator_client.get(OVERVIEW)

@@ -1,0 +1,101 @@
+"""The small presentation helpers every page uses."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.template import Context, Template
+from django.utils import timezone
+
+from backups.models import Backup
+from backups.templatetags import console
+
+
+@pytest.mark.parametrize(
+    ("kb", "expected"),
+    [
+        (0, "0 KB"),
+        (1023, "1023 KB"),
+        (1024, "1.0 MB"),
+        (1536 * 1024, "1.5 GB"),
+        (3 * 1024**3, "3.0 TB"),
+        (5 * 1024**4, "5120.0 TB"),
+    ],
+)
+def test_sizes_are_human(kb, expected):
+    assert console.size_kb(kb) == expected
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"), [(0, "0 s"), (59, "59 s"), (61, "1 min 01 s"), (3599, "59 min 59 s"), (3660, "1 h 01 min")]
+)
+def test_durations_are_short(seconds, expected):
+    assert console.duration(timedelta(seconds=seconds)) == expected
+
+
+@pytest.mark.parametrize(
+    ("ago", "expected"),
+    [
+        (timedelta(seconds=3), "just now"),
+        (timedelta(seconds=42), "42 s ago"),
+        (timedelta(minutes=5), "5 min ago"),
+        (timedelta(hours=3), "3 h ago"),
+        (timedelta(days=1), "1 day ago"),
+        (timedelta(days=12), "12 days ago"),
+    ],
+)
+def test_relative_times_carry_the_exact_utc_time(ago, expected):
+    moment = timezone.now() - ago
+    html = console.reltime(moment)
+    assert f">{expected}</time>" in html
+    assert f'title="{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"' in html
+
+
+def test_old_times_show_the_date():
+    assert ">2020-02-03</time>" in console.reltime(datetime(2020, 2, 3, 4, 5, tzinfo=UTC))
+
+
+def test_missing_values_show_a_dash():
+    for render in (console.reltime, console.utc, console.size_kb, console.duration):
+        assert "—" in render(None)
+
+
+@pytest.mark.parametrize(
+    ("status", "tone"),
+    [
+        ("queued", "queued"),
+        ("submitting", "running"),
+        ("running", "running"),
+        ("completed", "completed"),
+        ("failed", "failed"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_every_status_has_its_colour_and_its_word(status, tone):
+    backup = Backup(status=status, progress=30)
+    html = console.status_badge(backup)
+    assert f'class="status status-{tone}">{backup.get_status_display()}</span>' in html
+    assert ("<progress" in html) == (status == "running")
+
+
+def test_requester_names_the_origin_when_nobody_here_asked():
+    assert console.requester(Backup(origin=Backup.Origin.CLOUD_AUTO)) == "Automated"
+    assert console.requester(Backup(origin=Backup.Origin.CLOUD_MANUAL)) == "Cloud console"
+    assert console.requester(Backup(origin=Backup.Origin.DASHBOARD)) == "A former user"
+
+
+def test_icons_come_from_the_local_sprite():
+    html = Template('{% load console %}{% icon "refresh" %}').render(Context())
+    assert 'href="/static/img/icons.svg#refresh"' in html
+    assert 'aria-hidden="true"' in html
+
+
+def test_every_icon_the_templates_use_is_in_the_sprite():
+    root = Path(__file__).resolve().parents[2]
+    sprite = (root / "static/img/icons.svg").read_text()
+    used = set()
+    for template in (root / "backups/templates").rglob("*.html"):
+        used |= set(re.findall(r'{% icon "([a-z-]+)"', template.read_text()))
+    assert used
+    assert {name for name in used if f'<symbol id="{name}"' not in sprite} == set()
