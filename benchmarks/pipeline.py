@@ -113,9 +113,7 @@ def _measure(report, simulator: SimulatorHandle, project: CloudProject, worker: 
 
 def _completion_delays(simulator: SimulatorHandle) -> tuple[float, float, float]:
     ended = {b["id"]: b["ended_at_epoch"] for b in simulator.backups() if b.get("ended_at_epoch")}
-    seen = dict(
-        BackupEvent.objects.filter(kind=BackupEvent.Kind.COMPLETED).values_list("backup__backup_id", "at")
-    )
+    seen = dict(BackupEvent.objects.filter(kind=BackupEvent.Kind.COMPLETED).values_list("backup__backup_id", "at"))
     delays = sorted(seen[i].timestamp() - ended[i] for i in ended if i in seen)
     if not delays:
         return (0.0, 0.0, 0.0)
