@@ -44,14 +44,12 @@ def run(report) -> None:
 
 
 def _world(simulator: SimulatorHandle) -> CloudProject:
-    Backup.objects.all().delete()
-    Instance.objects.all().delete()
-    CloudProject.objects.all().delete()
-    project = CloudProject.objects.create(
-        name="bench-pipeline", region="eu-de", project_id=simulator.project_id,
-        iam_endpoint=simulator.url, geminidb_endpoint=simulator.url,
-        iam_domain=simulator.domain, iam_user=simulator.username, iam_password=simulator.password,
-    )  # fmt: skip
+    """A project of its own beside the pages' world, with 100 instances in the simulator."""
+    old = CloudProject.objects.filter(name="bench-pipeline")
+    Backup.objects.filter(instance__project__in=old).delete()
+    Instance.objects.filter(project__in=old).delete()
+    old.delete()
+    project = CloudProject.objects.create(name="bench-pipeline", **simulator.project_fields())
     for i in range(BACKUPS):
         simulator.add_instance(f"cassandra-{i:03d}")
     services.instances_sync(project=project)
@@ -67,8 +65,10 @@ def _measure(report, simulator: SimulatorHandle, project: CloudProject, worker: 
             services.backup_request(instance=instance, user=user, name="bench-0001", description="benchmark")
     requested = time.monotonic()
 
+    ours = Backup.objects.filter(instance__project=project)
+
     def count(*statuses):
-        return Backup.objects.filter(status__in=statuses).count()
+        return ours.filter(status__in=statuses).count()
 
     submitted_at = _wait(lambda: count(Backup.Status.QUEUED, Backup.Status.SUBMITTING) == 0, 600, worker)
     all_running_calls = simulator.counters()
@@ -79,12 +79,12 @@ def _measure(report, simulator: SimulatorHandle, project: CloudProject, worker: 
     after = simulator.counters()
 
     calls = {kind: after["by_kind"].get(kind, 0) - before["by_kind"].get(kind, 0) for kind in after["by_kind"]}
-    completed = Backup.objects.filter(status=Backup.Status.COMPLETED).count()
+    completed = ours.filter(status=Backup.Status.COMPLETED).count()
     polling_in_stretch = sum(
         after_stretch["by_kind"].get(k, 0) - all_running_calls["by_kind"].get(k, 0)
         for k in ("get_job", "list_jobs", "list_backups")
     )
-    delays = _completion_delays(simulator)
+    delays = _completion_delays(simulator, project)
     throttled = after["by_status"].get("429", 0) - before["by_status"].get("429", 0)
 
     report.section("Pipeline: 100 backups at once (real Celery worker + beat, simulator)")

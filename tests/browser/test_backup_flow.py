@@ -74,16 +74,7 @@ def console_world(settings, simulator, transactional_db):
     # The live server speaks plain http; production's Secure cookies would not be sent back.
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
-    project = CloudProject.objects.create(
-        name="eu-de_demo",
-        region="eu-de",
-        project_id=simulator.project_id,
-        iam_endpoint=simulator.url,
-        geminidb_endpoint=simulator.url,
-        iam_domain=simulator.domain,
-        iam_user=simulator.username,
-        iam_password=simulator.password,
-    )
+    project = CloudProject.objects.create(name="eu-de_demo", **simulator.project_fields())
     simulator.add_instance("orders-prod")
     simulator.add_instance("payments-prod", status="frozen")
     simulator.add_instance("sessions-cache")

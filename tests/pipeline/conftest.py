@@ -13,16 +13,7 @@ def requester(db):
 @pytest.fixture
 def project(db, simulator):
     """A cloud project connected to the simulator, as an admin would connect it."""
-    return CloudProject.objects.create(
-        name="eu-de_test",
-        region="eu-de",
-        project_id=simulator.project_id,
-        iam_endpoint=simulator.url,
-        geminidb_endpoint=simulator.url,
-        iam_domain=simulator.domain,
-        iam_user=simulator.username,
-        iam_password=simulator.password,
-    )
+    return CloudProject.objects.create(name="eu-de_test", **simulator.project_fields())
 
 
 @pytest.fixture
