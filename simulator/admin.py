@@ -5,6 +5,7 @@ No authentication; JSON in and out; errors are ``{"error": "..."}``. Not part of
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from .geminidb import instance_view
@@ -191,6 +192,22 @@ def finish_backup(world: World, request: Request, backup_id: str) -> Response:
         reason = body.get("fail_reason") or world.random_fail_reason()
         world.finish_job(backup.job, outcome="Failed", fail_reason=str(reason))
     return Response(200, _backup_state(backup))
+
+
+def start_automated_backup(world: World, request: Request) -> Response:
+    """POST /_sim/backups: start an automated backup now, as the instance's backup policy
+    would, ``{"instance_id": ..., "seconds": 600}``."""
+    body = _body(request, {"instance_id", "seconds"})
+    instance = _instance(world, str(body.get("instance_id")))
+    seconds = body.get("seconds", world.config.job_seconds)
+    if not isinstance(seconds, int | float) or seconds <= 0:
+        raise AdminError(400, "seconds: a positive number is required")
+    now = world.now()
+    stamp = datetime.fromtimestamp(now, tz=UTC).strftime("%Y%m%d%H%M%S")
+    backup = world.start_backup(
+        instance, name=f"{instance.name}-{stamp}", description="", type="Auto", begin=now, seconds=seconds
+    )
+    return Response(201, _backup_state(backup))
 
 
 def delete_backup(world: World, request: Request, backup_id: str) -> Response:

@@ -52,6 +52,7 @@ ADMIN_ROUTES = (
     Route("POST", re.compile(r"/_sim/instances"), admin.add_instance),
     Route("PATCH", re.compile(r"/_sim/instances/(?P<instance_id>[^/]+)"), admin.patch_instance),
     Route("DELETE", re.compile(r"/_sim/instances/(?P<instance_id>[^/]+)"), admin.delete_instance),
+    Route("POST", re.compile(r"/_sim/backups"), admin.start_automated_backup),
     Route("POST", re.compile(r"/_sim/backups/(?P<backup_id>[^/]+)/finish"), admin.finish_backup),
     Route("DELETE", re.compile(r"/_sim/backups/(?P<backup_id>[^/]+)"), admin.delete_backup),
 )

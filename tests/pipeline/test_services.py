@@ -276,3 +276,16 @@ def test_a_spent_call_budget_defers_creation_but_leaves_room_for_polling(project
     assert simulator.counters()["by_kind"]["create_backup"] == 1
     Backup.objects.filter(pk=running.pk).update(next_poll_at=timezone.now())
     assert services.backups_poll(project=project) == 1  # the reserved unit
+
+
+def test_imported_automated_backup_is_followed_to_its_end(instance, simulator):
+    automated = simulator.start_automated_backup(instance.cloud_id, seconds=600)
+    services.project_sync(project=instance.project)
+    backup = Backup.objects.get(backup_id=automated["id"])
+    assert backup.origin == Backup.Origin.CLOUD_AUTO
+    assert backup.status == Backup.Status.RUNNING
+    simulator.finish_backup(automated["id"])
+    services.backups_poll(project=instance.project)
+    backup.refresh_from_db()
+    assert backup.status == Backup.Status.COMPLETED
+    assert backup.size_kb > 0
