@@ -4,6 +4,8 @@ Each test checks the simulator's own state: whatever fails in between, one reque
 exactly one cloud backup.
 """
 
+import os
+
 import pytest
 from django.db import transaction
 
@@ -105,12 +107,21 @@ def test_broker_down_at_request_time_delivers_later(celery_worker, simulator, in
 class unreachable_broker:
     """Point this process's Celery app at a port where no broker listens."""
 
+    URL = "redis://127.0.0.1:9/0"
+
     def __enter__(self):
-        self.saved = app.conf.broker_url
-        self._reset("redis://127.0.0.1:9/0")
+        # Celery reads CELERY_BROKER_URL from the environment before its own settings.
+        self.saved = app.conf.broker_url, os.environ.get("CELERY_BROKER_URL")
+        os.environ["CELERY_BROKER_URL"] = self.URL
+        self._reset(self.URL)
 
     def __exit__(self, *exc):
-        self._reset(self.saved)
+        url, environment = self.saved
+        if environment is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = environment
+        self._reset(url)
 
     @staticmethod
     def _reset(url):
