@@ -3,13 +3,28 @@
 Roles are per cloud project (Membership). Outsiders of a project get 404 from views, so
 the existence of another team's instances and backups is not revealed; members whose
 role is too low get 403.
+
+Site administrators (active superusers) connect new projects, deactivate accounts and read
+the whole audit trail. They also reach the team and credentials of every project, so a
+project whose admins are gone can be given a new one; they see a project's instances and
+backups only as its members, like everyone else.
+
+Also here, because they decide whether a signed-in person may do anything at all yet: the
+sign-in backend and the middleware that holds someone with an initial password (set by an
+admin) on the password change page until they have chosen their own.
 """
 
 from enum import Enum
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
-from .models import CloudProject, Membership
+from .models import CloudProject, InitialPassword, Membership
 
 Role = Membership.Role
 
@@ -18,33 +33,124 @@ class Action(Enum):
     VIEW = "view"  # instances, history, backup detail, CSV export
     BACKUP = "backup"  # request backups, refresh instances from the cloud
     MANAGE = "manage"  # members, roles, the project's cloud credentials
+    AUDIT = "audit"  # the project's audit trail
+    # Site-wide: site administrators only, never tied to a project.
+    CONNECT = "connect"  # connect a new cloud project
+    DEACTIVATE = "deactivate"  # deactivate or reactivate a person's account
 
 
-# The least role each action needs; roles are ordered viewer < operator < admin.
+SITE_ACTIONS = frozenset({Action.CONNECT, Action.DEACTIVATE})
+
+# The least role each project action needs; roles are ordered viewer < operator < admin.
 _RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
-_NEEDS = {Action.VIEW: Role.VIEWER, Action.BACKUP: Role.OPERATOR, Action.MANAGE: Role.ADMIN}
+_NEEDS = {Action.VIEW: Role.VIEWER, Action.BACKUP: Role.OPERATOR, Action.MANAGE: Role.ADMIN, Action.AUDIT: Role.ADMIN}
+# What a site administrator may do in a project without being its member: look after its team.
+_SITE_ADMIN_REACH = frozenset({Action.MANAGE, Action.AUDIT})
 
 
-def role_in(user, project: CloudProject) -> str | None:
-    """The user's role in the project, or None for outsiders. Cached per request object."""
-    if not user.is_authenticated or not user.is_active:
-        return None
+def is_site_admin(user) -> bool:
+    return user.is_authenticated and user.is_active and user.is_superuser
+
+
+def _roles(user) -> dict[int, str]:
+    """The user's roles by project id, loaded once per user object (so once per request)."""
     roles = getattr(user, "_project_roles", None)
     if roles is None:
         roles = dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
         user._project_roles = roles
-    return roles.get(project.pk if isinstance(project, CloudProject) else project)
+    return roles
 
 
-def user_can(user, action: Action, project: CloudProject | int) -> bool:
-    """Whether `user` may perform `action` in `project` (a project or its primary key)."""
-    role = role_in(user, project)
+def role_in(user, project: CloudProject | int) -> str | None:
+    """The user's role in the project, or None for outsiders. Cached per request object."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return _roles(user).get(project.pk if isinstance(project, CloudProject) else project)
+
+
+def _rank_allows(role: str | None, action: Action) -> bool:
     return role is not None and _RANK[role] >= _RANK[_NEEDS[action]]
+
+
+def user_can(user, action: Action, project: CloudProject | int | None = None) -> bool:
+    """Whether `user` may perform `action` in `project` (a project or its primary key).
+
+    Without a project, whether they may perform it somewhere: in at least one project, or
+    site-wide. Site actions (connect, deactivate) never take a project.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if action in SITE_ACTIONS:
+        return is_site_admin(user)
+    if action in _SITE_ADMIN_REACH and is_site_admin(user):
+        return True
+    if project is None:
+        return any(_rank_allows(role, action) for role in _roles(user).values())
+    return _rank_allows(role_in(user, project), action)
 
 
 def projects_for(user, action: Action = Action.VIEW) -> QuerySet[CloudProject]:
     """The projects in which the user may perform `action`, in one query."""
     if not user.is_authenticated or not user.is_active:
         return CloudProject.objects.none()
+    if action in SITE_ACTIONS:
+        raise ValueError(f"{action} is not done in a project")
+    if action in _SITE_ADMIN_REACH and is_site_admin(user):
+        return CloudProject.objects.all()
     allowed = [role for role, rank in _RANK.items() if rank >= _RANK[_NEEDS[action]]]
     return CloudProject.objects.filter(memberships__user=user, memberships__role__in=allowed)
+
+
+def project_for(user, pk: int) -> CloudProject:
+    """A project the user belongs to (any project for a site administrator); 404 for anyone else.
+
+    What they may do in it is the caller's next question (`user_can`): a viewer asking for the
+    team page of their own project gets 403, an outsider never learns the project exists.
+    """
+    if not is_site_admin(user) and role_in(user, pk) is None:
+        raise Http404("No such project.")
+    return get_object_or_404(CloudProject, pk=pk)
+
+
+# --- signed in, but with someone else's password -------------------------------------
+
+
+class ConsoleBackend(ModelBackend):
+    """Django's model backend, except that the user it loads for each request brings its
+    initial-password mark along in the same query, so checking it on every page is free."""
+
+    def get_user(self, user_id):
+        users = get_user_model()._default_manager.select_related("initial_password")
+        user = users.filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+def must_change_password(user) -> bool:
+    """Whether the person still signs in with the initial password an admin gave them."""
+    if not user.is_authenticated:
+        return False
+    try:
+        return user.initial_password is not None
+    except InitialPassword.DoesNotExist:
+        return False
+
+
+class InitialPasswordMiddleware:
+    """Until a person has replaced the initial password an admin set, every page sends them to
+    Django's password change page. Signing out stays possible."""
+
+    ALLOWED_URL_NAMES = ("password_change", "password_change_done", "logout")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if must_change_password(request.user) and not self._allowed(request.path_info):
+            url = reverse("password_change")
+            if getattr(request, "htmx", False):
+                return HttpResponseClientRedirect(url)
+            return redirect(url)
+        return self.get_response(request)
+
+    def _allowed(self, path: str) -> bool:
+        return any(path == reverse(name) for name in self.ALLOWED_URL_NAMES)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, Field, Func, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Case, Count, Exists, F, Field, Func, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -29,6 +30,15 @@ def visible_projects(user) -> QuerySet[CloudProject]:
     return projects_for(user, Action.VIEW).order_by("name")
 
 
+def visible_project_list(user) -> list[CloudProject]:
+    """`visible_projects`, loaded once per user object (so once per request, like the roles
+    in `permissions`): the page, its filters and the header's role summary all need them."""
+    projects = getattr(user, "_visible_project_list", None)
+    if projects is None:
+        projects = user._visible_project_list = list(visible_projects(user))
+    return projects
+
+
 def role_label(user, project: CloudProject | int) -> str:
     role = role_in(user, project)
     return Membership.Role(role).label if role else "None"
@@ -43,7 +53,8 @@ class RoleSummary:
 
 
 def role_summary(user) -> RoleSummary:
-    rows = list(Membership.objects.filter(user=user).order_by("project__name").values_list("role", "project__name"))
+    # From the per-request project list and roles: no query of its own on the console's pages.
+    rows = [(role_in(user, project), project.name) for project in visible_project_list(user)]
     if not rows:
         return RoleSummary("No project role", "You are not a member of any cloud project yet.")
     labels = [Membership.Role(role).label for role, _ in rows]
@@ -69,8 +80,54 @@ class ProjectInstances:
     project: CloudProject
     role: str
     can_backup: bool
+    count: int = 0  # instances matching the filters in this project, on all pages
     rows: list[InstanceRow] = field(default_factory=list)
     gone: list[InstanceRow] = field(default_factory=list)
+
+
+INSTANCES_PAGE_SIZE = 50
+
+
+@dataclass
+class InstancesPage:
+    """One page of the instances list, grouped by project."""
+
+    groups: list[ProjectInstances]
+    number: int
+    count: int  # instances matching the filters, on all pages
+    size: int = INSTANCES_PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return _page_count(self.count, self.size)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def previous_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def first_index(self) -> int:
+        return min(self.count, (self.number - 1) * self.size + 1)
+
+    @property
+    def last_index(self) -> int:
+        return min(self.count, self.number * self.size)
+
+
+def _page_count(count: int, size: int) -> int:
+    return max(1, -(-count // size))
 
 
 def _last_backup_id():
@@ -78,21 +135,24 @@ def _last_backup_id():
     return Subquery(newest)
 
 
-def instances_by_project(
+def instances_page(
     user,
     *,
-    projects: list[CloudProject] | None = None,
     search: str = "",
     project: int | None = None,
     status: str = "",
-) -> list[ProjectInstances]:
-    """The user's projects with their instances, each with its last and its running backup.
+    page: int = 1,
+    size: int = INSTANCES_PAGE_SIZE,
+) -> InstancesPage:
+    """One page of the user's instances, by project then name, each with its last and its
+    running backup, grouped by project.
 
-    Three queries whatever the number of instances: projects (unless the caller has them),
-    instances with the id of their last backup, and the last and active backups of all of
-    them together.
+    Three queries whatever the number of instances, besides the user's projects (loaded once
+    per request): the number of matching instances per project, one page of them with the id
+    of their last backup, and the last and active backups of that page together. A page past
+    the end shows the last one.
     """
-    projects = list(visible_projects(user)) if projects is None else projects
+    projects = visible_project_list(user)
     if project is not None:
         projects = [p for p in projects if p.pk == project]
     instances = Instance.objects.filter(project__in=[p.pk for p in projects])
@@ -102,17 +162,30 @@ def instances_by_project(
         instances = instances.filter(gone_at__isnull=False)
     elif status:
         instances = instances.filter(status=status, gone_at__isnull=True)
-    instances = list(instances.annotate(last_backup_id=_last_backup_id()).order_by("name", "pk"))
+
+    counts = dict(instances.order_by().values_list("project").annotate(n=Count("pk")))
+    total = sum(counts.values())
+    number = min(max(page, 1), _page_count(total, size))
+    # Gone instances last in their project: the page lists them apart, under the others.
+    order = ("project__name", "project_id", Case(When(gone_at__isnull=True, then=0), default=1), "name", "pk")
+    offset = (number - 1) * size
+    # The page's ids in a subquery, so the last backup is looked up for these rows only,
+    # not for all those the OFFSET skips.
+    on_page = instances.order_by(*order).values("pk")[offset : offset + size]
+    listed = list(Instance.objects.filter(pk__in=on_page).annotate(last_backup_id=_last_backup_id()).order_by(*order))
 
     related = Backup.objects.filter(
-        Q(pk__in=[i.last_backup_id for i in instances if i.last_backup_id])
-        | Q(instance__in=[i.pk for i in instances], status__in=Backup.ACTIVE_STATUSES)
+        Q(pk__in=[i.last_backup_id for i in listed if i.last_backup_id])
+        | Q(instance__in=[i.pk for i in listed], status__in=Backup.ACTIVE_STATUSES)
     ).select_related("requested_by")
-    by_pk = {backup.pk: backup for backup in (related if instances else ())}
+    by_pk = {backup.pk: backup for backup in (related if listed else ())}
     running = {backup.instance_id: backup for backup in by_pk.values() if backup.is_active}
 
-    groups = {p.pk: ProjectInstances(p, role_label(user, p), user_can(user, Action.BACKUP, p)) for p in projects}
-    for instance in instances:
+    groups = {
+        p.pk: ProjectInstances(p, role_label(user, p), user_can(user, Action.BACKUP, p), counts.get(p.pk, 0))
+        for p in projects
+    }
+    for instance in listed:
         group = groups[instance.project_id]
         instance.project = group.project  # already loaded: no query per row
         active = running.get(instance.pk)
@@ -122,7 +195,9 @@ def instances_by_project(
             blocker = f"Your role ({group.role}) cannot create backups."
         row = InstanceRow(instance, by_pk.get(instance.last_backup_id), active, blocker)
         (group.gone if instance.gone_at else group.rows).append(row)
-    return list(groups.values())
+    # A project with nothing to list says so once, on the first page.
+    shown = [g for g in groups.values() if g.rows or g.gone or (g.count == 0 and number == 1)]
+    return InstancesPage(shown, number, total, size)
 
 
 def instance_for(user, pk: int) -> Instance:
@@ -218,17 +293,24 @@ OVERVIEW_LIMIT = 10
 
 def running_backups(user, limit: int = 20) -> list[Backup]:
     return list(
-        Backup.objects.filter(instance__project__in=visible_projects(user), status__in=Backup.ACTIVE_STATUSES)
-        .select_related("instance__project", "requested_by")
+        Backup.objects.filter(
+            instance__project__in=[p.pk for p in visible_project_list(user)], status__in=Backup.ACTIVE_STATUSES
+        )
+        .select_related("instance", "requested_by")
         .order_by("-requested_at", "-id")[:limit]
     )
 
 
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def overview_for(user, now: datetime | None = None) -> Overview:
-    """Five queries: projects, running, failures, the 7-day counts, stale instances."""
+    """Four queries besides the user's projects (loaded once per request): running,
+    failures, the 7-day counts, stale instances."""
     now = now or timezone.now()
     since = now - RECENT
-    visible = visible_projects(user)
+    projects = visible_project_list(user)
+    visible = [p.pk for p in projects]
     backups = Backup.objects.filter(instance__project__in=visible)
     # A failure stops needing attention once a later backup of the instance has completed.
     fixed_later = Backup.objects.filter(
@@ -237,14 +319,15 @@ def overview_for(user, now: datetime | None = None) -> Overview:
     attention = list(
         backups.filter(Q(status=Status.UNKNOWN) | Q(status=Status.FAILED, requested_at__gte=since))
         .filter(~Exists(fixed_later))
-        .select_related("instance__project", "requested_by")
+        .select_related("instance", "requested_by")
         .order_by("-requested_at", "-id")[:OVERVIEW_LIMIT]
     )
     counts = backups.filter(requested_at__gte=since).aggregate(
         completed=Count("pk", filter=Q(status=Status.COMPLETED)),
         failed=Count("pk", filter=Q(status__in=[Status.FAILED, Status.UNKNOWN])),
     )
-    # Newest first by request time, so the `backup_history_instance` index answers it.
+    # Newest first by request time: one probe per instance of the partial index
+    # `backup_last_success` (migration 0003), even for an instance that never succeeded.
     last_success = (
         Backup.objects.filter(instance=OuterRef("pk"), status=Status.COMPLETED)
         .order_by("-requested_at", "-id")
@@ -253,12 +336,16 @@ def overview_for(user, now: datetime | None = None) -> Overview:
     stale = list(
         Instance.objects.filter(project__in=visible, gone_at__isnull=True)
         .annotate(last_success=Subquery(last_success))
-        .filter(Q(last_success__isnull=True) | Q(last_success__lt=since))
-        .select_related("project")
+        # One comparison, so the subquery runs once per instance (`IS NULL OR <` runs it twice).
+        .alias(last_success_or_never=Coalesce("last_success", Value(_NEVER)))
+        .filter(last_success_or_never__lt=since)
         .order_by(F("last_success").asc(nulls_first=True), "name")[: OVERVIEW_LIMIT + 1]
     )
+    by_pk = {p.pk: p for p in projects}
+    for instance in stale:
+        instance.project = by_pk[instance.project_id]  # already loaded: no query per row
     return Overview(
-        projects=list(visible),
+        projects=projects,
         running=running_backups(user),
         attention=attention,
         completed=counts["completed"],
@@ -335,7 +422,7 @@ PERSON_CLOUD_CONSOLE = "cloud"
 
 def history_for(user, filters: HistoryFilters = HistoryFilters()) -> QuerySet[Backup]:
     """All backups the user may see, narrowed by the filters, newest first."""
-    backups = Backup.objects.filter(instance__project__in=visible_projects(user))
+    backups = Backup.objects.filter(instance__project__in=[p.pk for p in visible_project_list(user)])
     if filters.project:
         backups = backups.filter(instance__project_id=filters.project)
     if filters.instance:
@@ -368,6 +455,27 @@ class HistoryPage:
         return any(b.is_active for b in self.backups)
 
 
+# What a history row shows (and its cursor needs). Building 50 rows of every column, the
+# project's encrypted credentials included, cost more than the query itself; a field added
+# to the row must be added here, or each row costs a query (the UI tests count them).
+HISTORY_ROW_FIELDS = (
+    "name",
+    "status",
+    "progress",
+    "overdue",
+    "origin",
+    "requested_at",
+    "started_at",
+    "finished_at",
+    "size_kb",
+    "instance__name",
+    "instance__project__name",
+    "requested_by__username",
+    "requested_by__first_name",
+    "requested_by__last_name",
+)
+
+
 def history_page(
     backups: QuerySet[Backup], *, after: Cursor | None = None, before: Cursor | None = None, size: int = PAGE_SIZE
 ) -> HistoryPage:
@@ -378,7 +486,7 @@ def history_page(
     one range scan of the `backup_history` index; `requested_at < t OR (requested_at = t
     AND id < pk)` would scan far more of it (FIELD-NOTES).
     """
-    rows = backups.select_related("instance__project", "requested_by")
+    rows = backups.select_related("instance__project", "requested_by").only(*HISTORY_ROW_FIELDS)
     if before is not None and after is None:
         newer_first = rows.filter(GreaterThan(HISTORY_KEY, before.as_row())).order_by("requested_at", "id")
         page = list(newer_first[: size + 1])
@@ -411,9 +519,10 @@ class HistoryChoices:
 
 
 def history_choices(user) -> HistoryChoices:
-    """Three queries: projects, their instances, and the people in them."""
-    visible = visible_projects(user)
-    projects = list(visible.values_list("pk", "name"))
+    """Two queries besides the user's projects (loaded once per request): their instances,
+    and the people in them."""
+    projects = [(p.pk, p.name) for p in visible_project_list(user)]
+    visible = [pk for pk, _ in projects]
     instances = [
         (pk, f"{name} ({project})" + (" — gone" if gone else ""))
         for pk, name, project, gone in Instance.objects.filter(project__in=visible)

@@ -20,25 +20,37 @@ killed mid-task or a broker outage never loses a request or creates a backup twi
 import logging
 import random
 import statistics
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
+import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import rules
+from . import audit, rules
 from .cloud import (
     AmbiguousRequest,
+    AuthenticationFailed,
     CloudBackup,
     CloudError,
+    CloudUnavailable,
     DjangoCacheCallBudget,
+    DjangoCacheTokenStore,
+    Forbidden,
     Job,
+    RetryPolicy,
     Throttled,
     client_for_project,
 )
-from .models import Backup, BackupEvent, CloudProject, Instance
+from .cloud import Instance as CloudInstance
+from .cloud.memory import MemoryTokenStore
+from .cloud.stores import cache_key
+from .models import AuditEvent, Backup, BackupEvent, CloudProject, InitialPassword, Instance, Membership
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +100,27 @@ def backup_transition(pk: int, to: str, /, *, event: str | None, message: str = 
         moved = Backup.objects.filter(pk=pk, status__in=rules.statuses_leading_to(to)).update(status=to, **fields)
         if moved and event:
             BackupEvent.objects.create(backup_id=pk, at=now, kind=event, message=message)
+        if moved and to in _OUTCOME_AUDIT:
+            _audit_backup_outcome(pk, _OUTCOME_AUDIT[to])
     return bool(moved)
+
+
+# Every way a backup ends passes through `backup_transition`: the one place to audit it.
+_OUTCOME_AUDIT = {
+    Status.COMPLETED: AuditEvent.Action.BACKUP_COMPLETED,
+    Status.FAILED: AuditEvent.Action.BACKUP_FAILED,
+    Status.UNKNOWN: AuditEvent.Action.BACKUP_UNKNOWN,
+}
+
+
+def _audit_backup_outcome(pk: int, action: str) -> None:
+    backup = Backup.objects.select_related("instance__project").get(pk=pk)
+    details = {"backup": backup.pk, "instance": backup.instance.name, "name": backup.name, "status": backup.status}
+    if backup.error_code:
+        details |= {"error_code": backup.error_code, "reason": backup.error_message[:300]}
+    audit.record(
+        action, project=backup.instance.project, target=f"{backup.instance.name} / {backup.name}", details=details
+    )
 
 
 def _record_event(backup_id: int, kind: str, message: str) -> None:
@@ -119,6 +151,18 @@ def backup_request(*, instance: Instance, user, name: str, description: str) -> 
             )
             who = user.get_full_name() or user.username
             BackupEvent.objects.create(backup=backup, at=now, kind=BackupEvent.Kind.REQUESTED, message=f"by {who}")
+            audit.record(
+                AuditEvent.Action.BACKUP_REQUESTED,
+                actor=user,
+                project=instance.project,
+                target=f"{instance.name} / {name}",
+                details={
+                    "backup": backup.pk,
+                    "instance": instance.name,
+                    "instance_id": instance.cloud_id,
+                    "name": name,
+                },
+            )
     except IntegrityError:
         # A concurrent request (a double click, another tab) got there first: say why.
         rules.validate_backup_request(instance=instance, name=name, description=description)
@@ -316,7 +360,9 @@ def backups_poll(*, project: CloudProject) -> int:
         # rounding and clock skew between us and the cloud.
         window_end = now + timedelta(minutes=5)
         cloud_backups = {
-            cb.id: cb for cb in client.list_backups(backup_type="Manual", begin_time=oldest, end_time=window_end)
+            # Both types: imported automated backups are followed here too.
+            cb.id: cb
+            for cb in client.list_backups(begin_time=oldest, end_time=window_end)
         }
     for backup in due:
         _backup_follow(backup, jobs.get(backup.job_id), cloud_backups.get(backup.backup_id), now)
@@ -508,3 +554,415 @@ def backups_watchdog() -> int:
             )
             flagged += 1
     return flagged
+
+
+# --- people and roles ----------------------------------------------------------------
+
+Role = Membership.Role
+
+
+def _lock_team(project_id: int) -> None:
+    """Serialise changes to one project's team until the transaction ends.
+
+    Two admins demoting each other at the same moment must not both see "another admin is
+    left". On PostgreSQL the project row is locked; SQLite takes its write lock at BEGIN
+    (settings: transaction_mode IMMEDIATE), which serialises the whole transaction anyway.
+    """
+    list(CloudProject.objects.select_for_update().filter(pk=project_id).values_list("pk", flat=True))
+
+
+def _other_active_admins(project_id: int, user_id: int) -> int:
+    return (
+        Membership.objects.filter(project_id=project_id, role=Role.ADMIN, user__is_active=True)
+        .exclude(user_id=user_id)
+        .count()
+    )
+
+
+def _last_admin_error(membership: Membership, doing: str) -> ValidationError:
+    return ValidationError(
+        f"{membership.user.get_username()} is the last admin of {membership.project.name} and cannot be {doing}. "
+        "Make someone else admin first.",
+        code="last_admin",
+    )
+
+
+def member_add(*, project: CloudProject, user, role: str, by) -> Membership:
+    """Give an existing, active account a role in the project.
+
+    Raises ValidationError if the account is deactivated or already a member.
+    """
+    if not user.is_active:
+        raise ValidationError(
+            f"The account {user.get_username()} is deactivated; a site administrator can reactivate it.",
+            code="inactive",
+        )
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(user=user, project=project, role=role)
+            audit.record(
+                AuditEvent.Action.MEMBER_ADDED,
+                actor=by,
+                project=project,
+                target=user.get_username(),
+                target_user=user,
+                details={"role": role},
+            )
+    except IntegrityError:
+        current = Membership.objects.filter(user=user, project=project).first()
+        label = current.get_role_display() if current else "a member"
+        raise ValidationError(
+            f"{user.get_username()} is already a member of {project.name} ({label}). Change their role in the list.",
+            code="already_member",
+        ) from None
+    return membership
+
+
+def account_create(
+    *, username: str, email: str, first_name: str, last_name: str, initial_password: str, by, project=None
+):
+    """Create an account whose first sign-in must replace `initial_password`.
+
+    Raises ValidationError (keyed by field) for a taken username or a weak password.
+    """
+    User = get_user_model()
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+    password_validation.validate_password(initial_password, user)
+    user.set_password(initial_password)
+    try:
+        with transaction.atomic():
+            user.save()
+            InitialPassword.objects.create(user=user, set_by=by)
+            audit.record(
+                AuditEvent.Action.ACCOUNT_CREATED,
+                actor=by,
+                project=project,
+                target=username,
+                target_user=user,
+                details={"initial_password": True},
+            )
+    except IntegrityError:
+        raise ValidationError({"username": f"The username {username} is taken."}, code="taken") from None
+    return user
+
+
+def member_add_new_account(
+    *,
+    project: CloudProject,
+    role: str,
+    by,
+    username: str,
+    email: str,
+    first_name: str,
+    last_name: str,
+    initial_password: str,
+) -> Membership:
+    """Create an account with an initial password and give it a role in the project, together."""
+    with transaction.atomic():
+        user = account_create(
+            username=username,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            initial_password=initial_password,
+            by=by,
+            project=project,
+        )
+        return member_add(project=project, user=user, role=role, by=by)
+
+
+def member_role_change(*, membership: Membership, role: str, by) -> Membership:
+    """Change a member's role. The last active admin of a project cannot be demoted."""
+    if role not in Role.values:
+        raise ValidationError(f"Unknown role {role!r}.", code="invalid")
+    with transaction.atomic():
+        _lock_team(membership.project_id)
+        current = Membership.objects.select_related("user", "project").filter(pk=membership.pk).first()
+        if current is None:
+            raise ValidationError("This person is no longer a member of the project.", code="gone")
+        if current.role == role:
+            return current
+        if current.role == Role.ADMIN and not _other_active_admins(current.project_id, current.user_id):
+            raise _last_admin_error(current, "demoted")
+        previous = current.role
+        Membership.objects.filter(pk=current.pk).update(role=role)
+        current.role = role
+        audit.record(
+            AuditEvent.Action.ROLE_CHANGED,
+            actor=by,
+            project=current.project,
+            target=current.user.get_username(),
+            target_user=current.user,
+            details={"from": previous, "to": role},
+        )
+    return current
+
+
+def member_remove(*, membership: Membership, by) -> None:
+    """Take a person out of a project (their account stays). Not its last active admin."""
+    with transaction.atomic():
+        _lock_team(membership.project_id)
+        current = Membership.objects.select_related("user", "project").filter(pk=membership.pk).first()
+        if current is None:
+            return  # already removed, by someone else or an earlier click
+        if current.role == Role.ADMIN and not _other_active_admins(current.project_id, current.user_id):
+            raise _last_admin_error(current, "removed")
+        current.delete()
+        audit.record(
+            AuditEvent.Action.MEMBER_REMOVED,
+            actor=by,
+            project=current.project,
+            target=current.user.get_username(),
+            target_user=current.user,
+            details={"role": current.role},
+        )
+
+
+def account_deactivate(*, user, by) -> None:
+    """Stop an account from signing in (its sessions end too; memberships and history stay).
+
+    Refused for one's own account and for the last active admin of any project.
+    """
+    if user.pk == by.pk:
+        raise ValidationError("You cannot deactivate your own account.", code="self")
+    with transaction.atomic():
+        admin_of = list(
+            Membership.objects.filter(user=user, role=Role.ADMIN)
+            .order_by("project_id")
+            .values_list("project_id", flat=True)
+        )
+        for project_id in admin_of:  # in id order, so two of these never wait on each other
+            _lock_team(project_id)
+        orphaned = [
+            membership.project.name
+            for membership in Membership.objects.filter(user=user, role=Role.ADMIN).select_related("project")
+            if not _other_active_admins(membership.project_id, user.pk)
+        ]
+        if orphaned:
+            raise ValidationError(
+                f"{user.get_username()} is the last admin of {', '.join(sorted(orphaned))}. "
+                "Make someone else admin there first.",
+                code="last_admin",
+            )
+        updated = type(user).objects.filter(pk=user.pk, is_active=True).update(is_active=False)
+        if updated:
+            audit.record(AuditEvent.Action.ACCOUNT_DEACTIVATED, actor=by, target=user.get_username(), target_user=user)
+    user.is_active = False
+
+
+def account_reactivate(*, user, by) -> None:
+    """Let a deactivated account sign in again, with the roles it had."""
+    with transaction.atomic():
+        if type(user).objects.filter(pk=user.pk, is_active=False).update(is_active=True):
+            audit.record(AuditEvent.Action.ACCOUNT_REACTIVATED, actor=by, target=user.get_username(), target_user=user)
+    user.is_active = True
+
+
+def account_password_change(*, user, password: str) -> None:
+    """Set the person's own new password; an initial password an admin set is replaced by it."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        initial, _ = InitialPassword.objects.filter(user=user).delete()
+        audit.record(
+            AuditEvent.Action.PASSWORD_CHANGED,
+            actor=user,
+            target=user.get_username(),
+            target_user=user,
+            details={"replaced_initial_password": bool(initial)},
+        )
+
+
+# --- connecting cloud projects -------------------------------------------------------
+
+
+class CloudCheckFailed(Exception):
+    """The credentials did not prove themselves; `str()` says why, for the person who typed them."""
+
+
+@dataclass(frozen=True)
+class CredentialsCheck:
+    """What proving a set of credentials found: the project's Cassandra instances."""
+
+    instances: list[CloudInstance]
+
+
+def _checking_client(project: CloudProject):
+    # A token store of its own (cloud/memory.py explains why), one attempt, and no waiting
+    # for the call budget: someone is watching the page.
+    return client_for_project(
+        project,
+        token_store=MemoryTokenStore(),
+        call_budget=DjangoCacheCallBudget(settings.CLOUD_CALLS_PER_MINUTE, max_wait=0),
+        retry=RetryPolicy(attempts=1),
+        timeout=(min(5.0, settings.CLOUD_TIMEOUT_SECONDS), settings.CLOUD_TIMEOUT_SECONDS),
+    )
+
+
+def _check_failure(error: Exception, project: CloudProject) -> str:
+    if isinstance(error, AuthenticationFailed):
+        return (
+            f"IAM refused the sign-in ({error.error_msg or 'no reason given'}). Check the IAM domain, user name "
+            f"and password, and that the user may access project {project.project_id}. Nothing was saved."
+        )
+    if isinstance(error, Throttled):
+        return "The cloud is limiting calls for this IAM user right now. Try again in a minute. Nothing was saved."
+    if isinstance(error, CloudUnavailable | requests.RequestException):
+        iam = "/v3/auth/tokens" in str(error)
+        which, url = ("IAM", project.iam_endpoint) if iam else ("GeminiDB", project.geminidb_endpoint)
+        return (
+            f"No usable answer from the {which} endpoint {url}. Check the address, and that this server can "
+            "reach it. Nothing was saved."
+        )
+    if isinstance(error, Forbidden):
+        return (
+            f"The IAM user signed in but may not list GeminiDB instances in project {project.project_id} "
+            f"({error}). Grant it GeminiDB permissions in that project. Nothing was saved."
+        )
+    return (
+        f"The cloud refused to list the project's instances ({error}). Check the project ID and the GeminiDB "
+        "endpoint. Nothing was saved."
+    )
+
+
+def _credentials_check(project: CloudProject) -> CredentialsCheck:
+    client = _checking_client(project)
+    try:
+        return CredentialsCheck(client.list_instances(datastore_type="cassandra"))
+    except (CloudError, requests.RequestException) as error:
+        log.info("Credentials for project %s did not prove themselves: %s", project.project_id, type(error).__name__)
+        raise CloudCheckFailed(_check_failure(error, project)) from error
+    finally:
+        client.close()
+
+
+def project_credentials_check(
+    *, iam_endpoint: str, geminidb_endpoint: str, project_id: str, iam_domain: str, iam_user: str, password: str
+) -> CredentialsCheck:
+    """Prove credentials before anything is saved: get a token and list the Cassandra instances.
+
+    Raises CloudCheckFailed with a message that says what to fix.
+    """
+    unsaved = CloudProject(
+        iam_endpoint=iam_endpoint,
+        geminidb_endpoint=geminidb_endpoint,
+        project_id=project_id,
+        iam_domain=iam_domain,
+        iam_user=iam_user,
+        iam_password=password,
+    )
+    return _credentials_check(unsaved)
+
+
+def project_connect(
+    *,
+    by,
+    name: str,
+    region: str,
+    iam_endpoint: str,
+    geminidb_endpoint: str,
+    project_id: str,
+    iam_domain: str,
+    iam_user: str,
+    password: str,
+    admin,
+) -> CloudProject:
+    """Connect a cloud project: prove the credentials, save the project with its first admin,
+    then list its instances.
+
+    Raises CloudCheckFailed (nothing saved) or ValidationError (already connected, admin
+    deactivated).
+    """
+    if not admin.is_active:
+        raise ValidationError({"admin": f"The account {admin.get_username()} is deactivated."}, code="inactive")
+    project = CloudProject(
+        name=name,
+        region=region,
+        project_id=project_id,
+        iam_endpoint=iam_endpoint,
+        geminidb_endpoint=geminidb_endpoint,
+        iam_domain=iam_domain,
+        iam_user=iam_user,
+        iam_password=password,
+    )
+    found = _credentials_check(project)
+    try:
+        with transaction.atomic():
+            project.save()
+            Membership.objects.create(user=admin, project=project, role=Role.ADMIN)
+            audit.record(
+                AuditEvent.Action.PROJECT_CONNECTED,
+                actor=by,
+                project=project,
+                target=name,
+                details={
+                    "region": region,
+                    "project_id": project_id,
+                    "iam_endpoint": iam_endpoint,
+                    "geminidb_endpoint": geminidb_endpoint,
+                    "iam_domain": iam_domain,
+                    "iam_user": iam_user,
+                    "instances_found": len(found.instances),
+                },
+            )
+            audit.record(
+                AuditEvent.Action.MEMBER_ADDED,
+                actor=by,
+                project=project,
+                target=admin.get_username(),
+                target_user=admin,
+                details={"role": Role.ADMIN},
+            )
+    except IntegrityError:
+        raise ValidationError({"project_id": f"Project {project_id} is already connected."}, code="taken") from None
+    # After the commit, never inside it (no network I/O in a transaction). A failure here
+    # only delays the list: the periodic sync fills it in.
+    try:
+        instances_sync(project=project)
+    except CloudError:
+        log.warning("Project %s connected; its first instance sync failed", project.project_id, exc_info=True)
+    return project
+
+
+def _token_cache_key(project: CloudProject) -> str:
+    # The client's key for a project's cached token (GeminiDBClient.__init__): endpoint, domain,
+    # user and project, but not the password.
+    return cache_key("token", project.iam_endpoint, project.iam_domain, project.iam_user, project.project_id)
+
+
+def project_credentials_rotate(
+    *, project: CloudProject, by, iam_domain: str, iam_user: str, password: str
+) -> CredentialsCheck:
+    """Replace the project's IAM credentials after proving the new ones; forget cached tokens.
+
+    The password is always required: the stored one is never sent anywhere it was not sent
+    before. Raises CloudCheckFailed and saves nothing when the new credentials do not work.
+    """
+    candidate = CloudProject(
+        pk=project.pk,
+        name=project.name,
+        iam_endpoint=project.iam_endpoint,
+        geminidb_endpoint=project.geminidb_endpoint,
+        project_id=project.project_id,
+        iam_domain=iam_domain,
+        iam_user=iam_user,
+        iam_password=password,
+    )
+    found = _credentials_check(candidate)
+    previous = {"iam_domain": project.iam_domain, "iam_user": project.iam_user}
+    stale_keys = {_token_cache_key(project), _token_cache_key(candidate)}
+    with transaction.atomic():
+        project.iam_domain, project.iam_user, project.iam_password = iam_domain, iam_user, password
+        project.save(update_fields=["iam_domain", "iam_user", "iam_password", "updated_at"])
+        audit.record(
+            AuditEvent.Action.CREDENTIALS_CHANGED,
+            actor=by,
+            project=project,
+            target=project.name,
+            details={"iam_domain": iam_domain, "iam_user": iam_user, "previous": previous},
+        )
+    # A token got with the old password stays valid for up to a day (FIELD-NOTES); workers
+    # must not go on using it as if the new credentials had been proven with it.
+    store = DjangoCacheTokenStore()
+    store.cache.delete_many(list(stale_keys))
+    return found

@@ -27,10 +27,21 @@ def login_required(view):
     return wrapper
 
 
+# Said on the 403 page: what the refused action needs.
+NEEDED_ROLE = {
+    Action.VIEW: "Seeing this project's instances and backups needs a role in the project.",
+    Action.BACKUP: "Creating backups and refreshing from the cloud need the Operator or Admin role.",
+    Action.MANAGE: "Managing the team and the cloud credentials needs the Admin role.",
+    Action.AUDIT: "The audit trail is for the project's admins.",
+    Action.CONNECT: "Connecting cloud projects is for site administrators.",
+    Action.DEACTIVATE: "Deactivating accounts is for site administrators.",
+}
+
+
 def require(user, action: Action, project: CloudProject | int) -> None:
     """403 for a member whose role is too low (outsiders never get this far: selectors 404)."""
     if not user_can(user, action, project):
-        raise PermissionDenied
+        raise PermissionDenied(NEEDED_ROLE[action])
 
 
 def wants_fragment(request: HttpRequest) -> bool:

@@ -20,18 +20,19 @@ log = logging.getLogger(__name__)
 @login_required
 @require_GET
 def instance_list(request: HttpRequest) -> HttpResponse:
-    projects = list(selectors.visible_projects(request.user))
+    projects = selectors.visible_project_list(request.user)
     form = InstanceFilterForm(request.GET, projects=[(p.pk, p.name) for p in projects])
-    groups = selectors.instances_by_project(
+    page = selectors.instances_page(
         request.user,
-        projects=projects,
         search=form.value("q", "").strip(),
         project=form.value("project"),
         status=form.value("status", ""),
+        page=form.value("page", 1),
     )
     context = {
         "form": form,
-        "groups": groups,
+        "page": page,
+        "groups": page.groups,
         "filtered": any(form.value(name) for name in ("q", "project", "status")),
         "can_refresh": any(user_can(request.user, Action.BACKUP, p) for p in projects),
     }

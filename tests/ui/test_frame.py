@@ -106,7 +106,13 @@ def test_403_page_is_in_the_console_design(viewer_client, instance):
     html = text(response)
     assert "Not allowed" in html
     assert 'class="topbar"' in html
-    assert "Operator role" in html
+    assert "Creating backups and refreshing from the cloud need the Operator or Admin role." in html
+
+
+def test_403_page_names_the_role_the_refused_page_needs(operator_client, instance):
+    response = operator_client.get(reverse("backups:team", args=[instance.project_id]))
+    assert response.status_code == 403
+    assert "needs the Admin role" in text(response)
 
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)

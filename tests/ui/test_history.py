@@ -255,7 +255,7 @@ def test_history_page_makes_a_bounded_number_of_queries(operator_client, project
     people = [UserFactory() for _ in range(3)]
     for n in range(rows):
         BackupFactory(instance=instances[n % 3], requested_by=people[n % 3], running=n % 7 == 0 and n < 3)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(8):
         response = operator_client.get(HISTORY)
     assert len(response.context["page"].backups) == min(rows, 50)
 
@@ -265,3 +265,35 @@ def test_date_filter_uses_whole_utc_days(operator_client, instance):
     BackupFactory(instance=instance, name="next-day", requested_at=datetime(2026, 5, 2, 0, 0, tzinfo=UTC))
     assert shown(operator_client.get(HISTORY, {"until": date(2026, 5, 1).isoformat()})) == ["last-second"]
     assert shown(operator_client.get(HISTORY, {"since": "2026-05-02"})) == ["next-day"]
+
+
+def select_named(html: str, name: str) -> str:
+    start = html.index(f'<select name="{name}"')
+    return html[start : html.index("</select>", start)]
+
+
+def test_instance_filter_offers_only_visible_instances_escaped(operator_client, project, other_project):
+    mine = InstanceFactory(project=project, name="<b>orders</b>")
+    InstanceFactory(project=other_project, name="not-yours")
+    select = select_named(text(operator_client.get(HISTORY, {"instance": mine.pk})), "instance")
+    assert f'<option value="{mine.pk}" selected>&lt;b&gt;orders&lt;/b&gt; (eu-de_prod)</option>' in select
+    assert '<option value="">All instances</option>' in select
+    assert "not-yours" not in select
+    assert 'id="id_instance"' in select
+
+
+def test_person_filter_lists_the_projects_people(operator_client, project, operator, admin, outsider):
+    select = select_named(text(operator_client.get(HISTORY, {"person": admin.pk})), "person")
+    assert f'<option value="{admin.pk}" selected>Ada Admin</option>' in select
+    assert f'<option value="{operator.pk}">Oscar Operator</option>' in select
+    assert "Otto" not in select
+    assert '<option value="auto">Automated (cloud policy)</option>' in select
+
+
+def test_rows_escape_what_the_cloud_named(operator_client, project):
+    instance = InstanceFactory(project=project, name="<i>orders</i>")
+    BackupFactory(instance=instance, name="<script>x</script>", origin=Backup.Origin.CLOUD_MANUAL, requested_by=None)
+    html = text(operator_client.get(HISTORY))
+    assert "<script>x</script>" not in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "&lt;i&gt;orders&lt;/i&gt;" in html

@@ -1,5 +1,6 @@
 """The instances page: every instance with its last backup, and why Create backup is off."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -171,6 +172,88 @@ def test_instances_page_makes_a_bounded_number_of_queries(
         BackupFactory(instance=instance, requested_at=timezone.now() - timedelta(days=1))
         if n % 3 == 0:
             BackupFactory(instance=instance, running=True)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(8):
         response = operator_client.get(INSTANCES)
-    assert len(rows_of(response)) == count
+    assert len(rows_of(response)) == min(count, 50)
+    with django_assert_max_num_queries(8):
+        operator_client.get(INSTANCES, {"page": 2})
+
+
+def names_on(response) -> list[str]:
+    """Instance names in page order: each project's listed instances, then its gone ones."""
+    return [row.instance.name for group in response.context["groups"] for row in group.rows + group.gone]
+
+
+def test_instances_are_paged_50_at_a_time_by_project_then_name(operator_client, operator, project):
+    second = CloudProjectFactory(name="eu-de_second")  # sorts after eu-de_prod
+    MembershipFactory(user=operator, project=second, role=Membership.Role.VIEWER)
+    for n in reversed(range(40)):
+        InstanceFactory(project=second, name=f"a-second-{n:02d}")
+        InstanceFactory(project=project, name=f"b-prod-{n:02d}")
+    first = operator_client.get(INSTANCES)
+    expected = [f"b-prod-{n:02d}" for n in range(40)] + [f"a-second-{n:02d}" for n in range(40)]
+    assert names_on(first) == expected[:50]
+    second_page = operator_client.get(INSTANCES, {"page": 2})
+    assert names_on(second_page) == expected[50:]
+    assert [g.project.name for g in second_page.context["groups"]] == ["eu-de_second"]
+    html = text(first)
+    assert "Instances 1\u201350 of 80 · page 1 of 2" in html
+    assert f'href="{INSTANCES}?page=2" rel="next"' in html
+    assert "40 instances ·" in html  # each project says how many it has on all pages
+    assert "Instances 51\u201380 of 80 · page 2 of 2" in text(second_page)
+    assert f'href="{INSTANCES}?page=1" rel="prev"' in text(second_page)
+
+
+def test_paging_keeps_the_search_and_filters(operator_client, project):
+    for n in range(55):
+        InstanceFactory(project=project, name=f"orders-{n:02d}")
+    InstanceFactory(project=project, name="users-prod")
+    first = operator_client.get(INSTANCES, {"q": "orders", "project": project.pk})
+    assert len(names_on(first)) == 50
+    assert "55 instances match ·" in text(first)
+    next_query = f"?q=orders&amp;project={project.pk}&amp;page=2"
+    assert f'href="{INSTANCES}{next_query}" rel="next"' in text(first)
+    assert f'hx-get="{INSTANCES}{next_query}" hx-target="#instance-results"' in text(first)
+    second = operator_client.get(INSTANCES, {"q": "orders", "project": project.pk, "page": 2}, **HTMX)
+    assert is_fragment(second)
+    listed = re.findall(r'<span class="strong">([^<]+)</span>', text(second))
+    assert listed == [f"orders-{n:02d}" for n in range(50, 55)]
+
+
+def test_changing_a_filter_starts_again_at_the_first_page(operator_client, project):
+    html = text(operator_client.get(INSTANCES, {"page": 2}))
+    # The filter form does not carry the page: what it sends lists the first page.
+    form = html[html.index('<form class="filters"') : html.index("</form>", html.index('<form class="filters"'))]
+    assert 'name="page"' not in form
+
+
+@pytest.mark.parametrize(("asked", "shown"), [("99", 2), ("0", 1), ("-3", 1), ("two", 1)])
+def test_a_page_out_of_range_or_garbled_shows_the_nearest_page(operator_client, project, asked, shown):
+    for n in range(60):
+        InstanceFactory(project=project, name=f"i-{n:02d}")
+    response = operator_client.get(INSTANCES, {"page": asked})
+    assert response.status_code == 200
+    assert response.context["page"].number == shown
+    assert names_on(response)[0] == ("i-50" if shown == 2 else "i-00")
+
+
+def test_gone_instances_follow_the_others_of_their_project(operator_client, project):
+    InstanceFactory(project=project, name="a-vanished", gone_at=timezone.now())
+    for n in range(50):
+        InstanceFactory(project=project, name=f"b-{n:02d}")
+    first, second = operator_client.get(INSTANCES), operator_client.get(INSTANCES, {"page": 2})
+    assert "a-vanished" not in names_on(first)
+    assert second.context["groups"][0].gone[0].instance.name == "a-vanished"
+    assert "1 instance gone from the cloud" in text(second)
+
+
+def test_a_project_without_instances_says_so_on_the_first_page_only(operator_client, operator, project):
+    empty = CloudProjectFactory(name="eu-de_empty")  # sorts before eu-de_prod
+    MembershipFactory(user=operator, project=empty, role=Membership.Role.OPERATOR)
+    for n in range(60):
+        InstanceFactory(project=project, name=f"i-{n:02d}")
+    assert "No Cassandra instances found in eu-de_empty." in text(operator_client.get(INSTANCES))
+    second = operator_client.get(INSTANCES, {"page": 2})
+    assert [g.project.name for g in second.context["groups"]] == ["eu-de_prod"]
+    assert "No Cassandra instances found" not in text(second)
+    assert "matches these filters" not in text(second)

@@ -84,5 +84,22 @@ def test_overview_makes_a_bounded_number_of_queries(operator_client, project, co
         BackupFactory(instance=instance, failed=n % 2 == 0, requested_at=ago(hours=n))
         if n % 4 == 0:
             BackupFactory(instance=instance, running=True)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(8):
         operator_client.get(OVERVIEW)
+
+
+def test_stale_instances_never_backed_up_come_first_then_the_longest_ago(operator_client, project):
+    never = InstanceFactory(project=project, name="never")
+    BackupFactory(instance=never, failed=True, requested_at=ago(days=1))  # a failure is not a success
+    month = InstanceFactory(project=project, name="a-month-ago")
+    BackupFactory(instance=month, requested_at=ago(days=30), finished_at=ago(days=30))
+    fortnight = InstanceFactory(project=project, name="a-fortnight-ago")
+    BackupFactory(instance=fortnight, requested_at=ago(days=14), finished_at=ago(days=14))
+    InstanceFactory(project=project, name="gone", gone_at=ago(days=1))
+    # Requested before the 7 days, finished within them: that is a recent success.
+    slow = InstanceFactory(project=project, name="slow-but-recent")
+    BackupFactory(instance=slow, requested_at=ago(days=7, hours=2), finished_at=ago(days=6))
+    stale = operator_client.get(OVERVIEW).context["overview"].stale
+    assert [i.name for i in stale] == ["never", "a-month-ago", "a-fortnight-ago"]
+    assert stale[0].last_success is None
+    assert stale[0].project == project  # attached from the page's projects, not queried per row

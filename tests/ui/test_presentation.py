@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pytest
 from django.template import Context, Template
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from backups.models import Backup
 from backups.templatetags import console
+from tests.factories import BackupFactory, InstanceFactory
 
 
 @pytest.mark.parametrize(
@@ -99,3 +103,32 @@ def test_every_icon_the_templates_use_is_in_the_sprite():
         used |= set(re.findall(r'{% icon "([a-z-]+)"', template.read_text()))
     assert used
     assert {name for name in used if f'<symbol id="{name}"' not in sprite} == set()
+
+
+@pytest.mark.parametrize("view", ["backup_detail", "backup_row", "backup_create"])
+def test_list_row_urls_match_reverse(view):
+    template = Template("{% load console %}{% pk_url view first %} {% pk_url view second %}")
+    first, second = Backup(pk=7), Backup(pk=123456)
+    html = template.render(Context({"view": view, "first": first, "second": second}))
+    assert html == f"{reverse(f'backups:{view}', args=[7])} {reverse(f'backups:{view}', args=[123456])}"
+
+
+def test_a_status_outside_the_known_ones_is_shown_as_is():
+    assert console.status_badge(Backup(status="<new>")) == '<span class="status status-queued">&lt;new&gt;</span>'
+
+
+def test_format_html_shortcut_escapes_like_django():
+    value = "<a href=\"x\">'&'</a>"
+    assert console._format_html("<p>{v}</p>", v=value) == format_html("<p>{}</p>", value)
+    assert console._format_html("<p>{v}</p>", v=mark_safe("<b>ok</b>")) == "<p><b>ok</b></p>"
+
+
+def test_instance_rows_escape_what_the_cloud_named(operator_client, project):
+    instance = InstanceFactory(project=project, name="<i>orders</i>", mode="<b>", datastore_version="")
+    BackupFactory(instance=instance, name="<script>x</script>")
+    html = operator_client.get(reverse("backups:instances")).content.decode()
+    assert "<script>x</script>" not in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html
+    assert '<span class="strong">&lt;i&gt;orders&lt;/i&gt;</span>' in html
+    assert '<td data-label="Mode">&lt;b&gt;</td>' in html
+    assert '<td data-label="Version">—</td>' in html

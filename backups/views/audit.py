@@ -1,0 +1,24 @@
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from backups import audit
+from backups.forms import AuditFilterForm
+from backups.permissions import Action
+
+from .base import login_required, render_page, require
+
+
+@login_required
+@require_GET
+def audit_trail(request: HttpRequest) -> HttpResponse:
+    """The audit trail, newest first: a project admin's projects, or everything for a site
+    administrator. Read-only: nothing in the console changes or deletes an event."""
+    require(request.user, Action.AUDIT, None)
+    form = AuditFilterForm(request.GET, choices=audit.audit_choices(request.user))
+    filters = form.filters()
+    before = request.GET.get("before", "")
+    page = audit.audit_page(audit.events_for(request.user, filters), before=int(before) if before.isdigit() else None)
+    query = request.GET.copy()
+    query.pop("before", None)
+    context = {"form": form, "filters": filters, "page": page, "filter_query": query.urlencode()}
+    return render_page(request, "backups/audit.html", context, fragment="results")

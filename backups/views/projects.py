@@ -1,0 +1,183 @@
+"""Connected cloud projects: the list for the people who administer them, connecting a new one
+(site administrators) and replacing a project's IAM credentials (its admins).
+
+Credentials are proven before they are saved. Connecting shows what the credentials found
+and asks for a confirmation; between the two steps the password waits in the session,
+encrypted with the same keys as in the database, and is never rendered.
+"""
+
+from datetime import datetime, timedelta
+
+from cryptography.fernet import InvalidToken
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from backups import fields, rules, services
+from backups.forms import ProjectConnectForm, ProjectCredentialsForm
+from backups.models import Membership
+from backups.permissions import Action, is_site_admin, project_for, projects_for
+
+from .base import login_required, require
+
+PENDING = "project_connect_pending"
+PENDING_FOR = timedelta(minutes=15)
+
+
+@login_required
+@require_GET
+def project_list(request: HttpRequest) -> HttpResponse:
+    """The projects the user administers (all of them for a site administrator). Two queries."""
+    require(request.user, Action.MANAGE, None)
+    projects = list(projects_for(request.user, Action.MANAGE).order_by("name"))
+    members: dict[int, list[Membership]] = {project.pk: [] for project in projects}
+    for membership in Membership.objects.filter(project__in=projects).select_related("user"):
+        members[membership.project_id].append(membership)
+    rows = [
+        {
+            "project": project,
+            "members": len(members[project.pk]),
+            "admins": sorted(m.user.username for m in members[project.pk] if m.role == Membership.Role.ADMIN),
+        }
+        for project in projects
+    ]
+    return render(request, "backups/projects.html", {"rows": rows, "can_connect": is_site_admin(request.user)})
+
+
+def _pending(request: HttpRequest) -> dict | None:
+    """The connection checked a moment ago and waiting for confirmation, if still fresh."""
+    pending = request.session.get(PENDING)
+    if not pending or timezone.now() - datetime.fromisoformat(pending["at"]) > PENDING_FOR:
+        request.session.pop(PENDING, None)
+        return None
+    return pending
+
+
+def _remember(request: HttpRequest, data: dict, check: services.CredentialsCheck) -> dict:
+    pending = {name: value for name, value in data.items() if name not in ("password", "admin")}
+    pending |= {
+        "admin": data["admin"].pk,
+        "admin_name": data["admin"].get_username(),
+        "password": fields.encrypt(data["password"]),
+        "instances": [
+            {
+                "name": instance.name,
+                "id": instance.id,
+                "status": rules.instance_status_label(instance.status),
+                "version": instance.datastore_version,
+                "mode": instance.mode,
+            }
+            for instance in check.instances
+        ],
+        "at": timezone.now().isoformat(),
+    }
+    request.session[PENDING] = pending
+    return pending
+
+
+def _form_from(pending: dict) -> ProjectConnectForm:
+    """The form as it was filled in, to change something: everything except the password."""
+    initial = {name: pending[name] for name in ProjectConnectForm.base_fields if name not in ("password", "admin")}
+    return ProjectConnectForm(initial=initial | {"admin": pending["admin_name"]})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_connect(request: HttpRequest) -> HttpResponse:
+    """Step 1 checks the credentials and shows what they found; step 2 (`confirm`) connects."""
+    require(request.user, Action.CONNECT, None)
+    if request.method == "POST" and "confirm" in request.POST:
+        return _connect_confirmed(request)
+    if request.method == "GET":
+        pending = _pending(request) if "edit" in request.GET else None
+        form = _form_from(pending) if pending else ProjectConnectForm()
+        return render(request, "backups/project_connect.html", {"form": form})
+    form = ProjectConnectForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            check = services.project_credentials_check(
+                iam_endpoint=data["iam_endpoint"],
+                geminidb_endpoint=data["geminidb_endpoint"],
+                project_id=data["project_id"],
+                iam_domain=data["iam_domain"],
+                iam_user=data["iam_user"],
+                password=data["password"],
+            )
+        except services.CloudCheckFailed as failure:
+            form.add_error(None, str(failure))
+        else:
+            pending = _remember(request, data, check)
+            return render(request, "backups/project_connect.html", {"pending": pending})
+    return render(request, "backups/project_connect.html", {"form": form})
+
+
+def _connect_confirmed(request: HttpRequest) -> HttpResponse:
+    pending = _pending(request)
+    admin = get_user_model().objects.filter(pk=(pending or {}).get("admin")).first()
+    if pending is None or admin is None:
+        messages.error(request, "That check is too old or was already used: please fill in the form again.")
+        return redirect("backups:project_connect")
+    try:
+        password = fields.decrypt(pending["password"])
+    except InvalidToken:  # the encryption key changed in between
+        request.session.pop(PENDING, None)
+        messages.error(request, "Please enter the password again.")
+        return redirect(reverse("backups:project_connect") + "?edit=1")
+    try:
+        project = services.project_connect(
+            by=request.user,
+            name=pending["name"],
+            region=pending["region"],
+            iam_endpoint=pending["iam_endpoint"],
+            geminidb_endpoint=pending["geminidb_endpoint"],
+            project_id=pending["project_id"],
+            iam_domain=pending["iam_domain"],
+            iam_user=pending["iam_user"],
+            password=password,
+            admin=admin,
+        )
+    except (services.CloudCheckFailed, ValidationError) as failure:
+        request.session.pop(PENDING, None)  # check again, with the password typed again
+        form = _form_from(pending)
+        messages_ = failure.messages if isinstance(failure, ValidationError) else [str(failure)]
+        return render(request, "backups/project_connect.html", {"form": form, "errors": messages_})
+    request.session.pop(PENDING, None)
+    count = project.instances.count()
+    messages.success(
+        request,
+        f"{project.name} is connected, with {count} Cassandra instance{'s' if count != 1 else ''}. "
+        f"{admin.get_username()} is its admin.",
+    )
+    return redirect("backups:team", pk=project.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_credentials(request: HttpRequest, pk: int) -> HttpResponse:
+    """Replace the IAM credentials. The stored password is write-only: never shown, only replaced."""
+    project = project_for(request.user, pk)
+    require(request.user, Action.MANAGE, project)
+    if request.method == "POST":
+        form = ProjectCredentialsForm(request.POST)
+        if form.is_valid():
+            try:
+                check = services.project_credentials_rotate(project=project, by=request.user, **form.cleaned_data)
+            except services.CloudCheckFailed as failure:
+                form.add_error(None, str(failure))
+            else:
+                count = len(check.instances)
+                messages.success(
+                    request,
+                    f"The credentials of {project.name} are replaced. They work: the cloud listed "
+                    f"{count} Cassandra instance{'s' if count != 1 else ''}.",
+                )
+                return redirect("backups:project_credentials", pk=project.pk)
+    else:
+        form = ProjectCredentialsForm(initial={"iam_domain": project.iam_domain, "iam_user": project.iam_user})
+    return render(request, "backups/project_credentials.html", {"project": project, "form": form})

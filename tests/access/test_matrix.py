@@ -1,0 +1,166 @@
+"""Every URL, role and method, with the answer each must get, generated from the URL configuration.
+
+A URL without an entry in EXPECTED fails `test_every_url_has_a_rule`: adding a view means
+deciding, here, who may use it. Each request runs in a savepoint that is rolled back, so an
+allowed POST (removing a member, say) does not change what the next request sees.
+
+Answers: LOGIN (sent to sign-in: a 302, or for htmx an HX-Redirect), 404 for outsiders of
+the object's project, 403 for a role too low, 200/286/302 when allowed, 405 for a method the
+view does not take. Site administrators reach every project's team and credentials, but see
+instances and backups only of projects they belong to (none here).
+"""
+
+from collections.abc import Callable
+
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from .conftest import HTMX, ROLES, World
+
+LOGIN = "login"
+METHODS = ("GET", "POST", "HX-GET", "HX-POST")
+
+# What a view says to a method it does not take: anonymous people are sent to sign in first.
+WRONG_METHOD = (LOGIN, 405, 405, 405, 405, 405)
+
+#            anonymous viewer operator admin outsider site_admin
+EVERYONE = (LOGIN, 200, 200, 200, 200, 200)
+MEMBERS = (LOGIN, 200, 200, 200, 404, 404)
+OPERATORS = (LOGIN, 403, 200, 200, 404, 404)
+PROJECT_ADMINS = (LOGIN, 403, 403, 200, 404, 200)
+ADMINS_ANYWHERE = (LOGIN, 403, 403, 200, 200, 200)
+SITE_ADMINS = (LOGIN, 403, 403, 403, 403, 200)
+TEAM_CHANGE = (LOGIN, 403, 403, 302, 404, 302)
+TEAM_CHANGE_HTMX = (LOGIN, 403, 403, 200, 404, 200)
+ACCOUNT_CHANGE = (LOGIN, 403, 403, 403, 404, 302)
+ACCOUNT_CHANGE_HTMX = (LOGIN, 403, 403, 403, 404, 200)
+SIGNED_IN_AWAY = (200, 302, 302, 302, 302, 302)  # the sign-in page sends signed-in people on
+
+# URL name -> {method: expected answer per role, in ROLES order}. "HX-" methods not listed
+# expect what their plain method does; methods not listed at all expect WRONG_METHOD.
+EXPECTED: dict[str, dict[str, tuple]] = {
+    "backups:overview": {"GET": EVERYONE},
+    # 286 stops the poll: nothing of theirs is running.
+    "backups:overview_running": {"GET": (LOGIN, 200, 200, 200, 286, 286)},
+    "backups:instances": {"GET": EVERYONE},
+    # Refreshes every project the user operates: B for the outsider, none for the site admin.
+    "backups:instances_refresh": {"POST": (LOGIN, 403, 302, 302, 302, 403)},
+    "backups:backup_create": {"GET": OPERATORS, "POST": OPERATORS},
+    "backups:backup_validate": {"POST": OPERATORS},
+    "backups:history": {"GET": EVERYONE},
+    "backups:history_export": {"GET": EVERYONE},
+    "backups:backup_detail": {"GET": MEMBERS},
+    "backups:backup_row": {"GET": MEMBERS},
+    "backups:project_list": {"GET": ADMINS_ANYWHERE},
+    "backups:project_connect": {"GET": SITE_ADMINS, "POST": SITE_ADMINS},
+    "backups:project_credentials": {"GET": PROJECT_ADMINS, "POST": PROJECT_ADMINS},
+    "backups:team": {"GET": PROJECT_ADMINS},
+    "backups:member_add": {"POST": PROJECT_ADMINS},
+    "backups:member_role": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
+    "backups:member_remove": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
+    "backups:member_deactivate": {"POST": ACCOUNT_CHANGE, "HX-POST": ACCOUNT_CHANGE_HTMX},
+    "backups:member_reactivate": {"POST": ACCOUNT_CHANGE, "HX-POST": ACCOUNT_CHANGE_HTMX},
+    "backups:audit": {"GET": ADMINS_ANYWHERE},
+    "login": {"GET": SIGNED_IN_AWAY, "POST": SIGNED_IN_AWAY},
+    # Signing out answers POST only, and ends on the sign-in page.
+    "logout": {"GET": (405,) * 6, "POST": (LOGIN,) * 6},
+    "password_change": {"GET": EVERYONE, "POST": EVERYONE},
+    "password_change_done": {"GET": EVERYONE},
+}
+
+# The object each URL is about: always project A's, which outsiders must not reach.
+ARGS: dict[str, Callable[[World], list]] = {
+    "backups:backup_create": lambda w: [w.instance.pk],
+    "backups:backup_validate": lambda w: [w.instance.pk],
+    "backups:backup_detail": lambda w: [w.backup.pk],
+    "backups:backup_row": lambda w: [w.backup.pk],
+    "backups:project_credentials": lambda w: [w.project.pk],
+    "backups:team": lambda w: [w.project.pk],
+    "backups:member_add": lambda w: [w.project.pk],
+    "backups:member_role": lambda w: [w.project.pk, w.member.pk],
+    "backups:member_remove": lambda w: [w.project.pk, w.member.pk],
+    "backups:member_deactivate": lambda w: [w.project.pk, w.member.pk],
+    "backups:member_reactivate": lambda w: [w.project.pk, w.member.pk],
+}
+QUERY = {"backups:backup_validate": "?field=name"}
+
+
+def url_names(patterns=None, namespace: str = "") -> set[str]:
+    """The names of all URL patterns, namespaced, except Django's admin (tested on its own)."""
+    names = set()
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            if str(entry.pattern).startswith("admin/"):
+                continue
+            prefix = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            names |= url_names(entry.url_patterns, prefix)
+        elif isinstance(entry, URLPattern):
+            assert entry.name, f"URL {entry.pattern} has no name, so it cannot have a rule"
+            names.add(f"{namespace}{entry.name}")
+    return names
+
+
+def expected(name: str, method: str) -> tuple:
+    rules = EXPECTED[name]
+    return rules.get(method) or rules.get(method.removeprefix("HX-")) or WRONG_METHOD
+
+
+def sent_to_sign_in(response) -> bool:
+    login = reverse("login")
+    if response.status_code == 302:
+        return response["Location"].startswith(login)
+    return response.status_code == 200 and response.get("HX-Redirect", "").startswith(login)
+
+
+def answer(response) -> str | int:
+    return LOGIN if sent_to_sign_in(response) else response.status_code
+
+
+def request(world: World, role: str, method: str, url: str):
+    client = world.client(role)
+    extra = HTMX if method.startswith("HX-") else {}
+    if method.endswith("POST"):
+        return client.post(url, {}, **extra)
+    return client.get(url, **extra)
+
+
+class Rollback(Exception):
+    pass
+
+
+def test_every_url_has_a_rule():
+    assert url_names() == set(EXPECTED)
+    assert set(ARGS) <= set(EXPECTED)
+
+
+def test_the_matrix_is_complete():
+    cases = [(name, role, method) for name in EXPECTED for role in ROLES for method in METHODS]
+    assert len(cases) == len(EXPECTED) * 6 * 4
+    assert all(len(expected(name, method)) == len(ROLES) for name, _, method in cases)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_role_and_method_gets_its_answer(name, world):
+    url = reverse(name, args=ARGS.get(name, lambda w: [])(world)) + QUERY.get(name, "")
+    wrong = []
+    for method in METHODS:
+        for role, want in zip(ROLES, expected(name, method), strict=True):
+            try:
+                with transaction.atomic():
+                    got = answer(request(world, role, method, url))
+                    raise Rollback
+            except Rollback:
+                pass
+            if got != want:
+                wrong.append(f"{method} {url} as {role}: expected {want}, got {got}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/backups/auditevent/", "/admin/auth/user/"])
+def test_django_admin_is_for_staff_only(world, path):
+    for role in ("viewer", "operator", "admin", "outsider"):
+        response = world.client(role).get(path)
+        assert response.status_code == 302, role
+        assert response["Location"].startswith("/admin/login/"), role
+    assert world.client("site_admin").get(path).status_code == 200

@@ -1,0 +1,63 @@
+"""Migration 0003: the name-search and last-success indexes exist on PostgreSQL only."""
+
+from importlib import import_module
+
+import pytest
+from django.db import connection
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQL
+
+from backups import selectors
+
+migration = import_module("backups.migrations.0003_backup_name_trigram")
+
+pytestmark = pytest.mark.django_db
+
+
+class RecordingEditor:
+    def __init__(self, vendor):
+        self.connection = type("Connection", (), {"vendor": vendor})()
+        self.statements = []
+
+    def execute(self, sql, params=()):
+        self.statements.append(sql)
+
+
+def test_the_migration_does_nothing_on_sqlite():
+    editor = RecordingEditor("sqlite")
+    migration.create_indexes(None, editor)
+    migration.drop_indexes(None, editor)
+    assert editor.statements == []
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            indexes = connection.introspection.get_constraints(cursor, "backups_backup")
+        assert not {"backup_name_trgm", "backup_last_success"} & set(indexes)
+
+
+def test_on_postgresql_it_indexes_what_the_queries_ask():
+    editor = RecordingEditor("postgresql")
+    migration.create_indexes(None, editor)
+    sql = "\n".join(editor.statements)
+    assert editor.statements[0] == "CREATE EXTENSION IF NOT EXISTS pg_trgm"
+    # `name__icontains` is UPPER("name"::text) LIKE UPPER(...) on PostgreSQL: the index must match it.
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS backup_name_trgm ON backups_backup USING gin" in sql
+    assert "(UPPER(name::text)) gin_trgm_ops" in sql
+    assert "backup_last_success ON backups_backup (instance_id, requested_at DESC, id DESC)" in sql
+    assert "WHERE status = 'completed'" in sql
+    assert editor.statements[-1] == "ANALYZE backups_backup"
+    assert migration.Migration.atomic is False  # CONCURRENTLY cannot run in a transaction
+
+    editor = RecordingEditor("postgresql")
+    migration.drop_indexes(None, editor)
+    assert editor.statements == [
+        "DROP INDEX CONCURRENTLY IF EXISTS backup_name_trgm",
+        "DROP INDEX CONCURRENTLY IF EXISTS backup_last_success",
+    ]
+
+
+def test_the_name_search_is_the_indexed_expression_on_postgresql(operator):
+    # Compiled for PostgreSQL without connecting: the SQL the trigram index was built for.
+    postgresql = PostgreSQL({**connection.settings_dict, "ENGINE": "django.db.backends.postgresql"}, "sql-only")
+    backups = selectors.history_for(operator, selectors.HistoryFilters(search="orders"))
+    sql, params = backups.query.get_compiler(connection=postgresql).as_sql()
+    assert 'UPPER("backups_backup"."name"::text) LIKE UPPER(%s)' in sql
+    assert "%orders%" in params
