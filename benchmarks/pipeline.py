@@ -111,9 +111,11 @@ def _measure(report, simulator: SimulatorHandle, project: CloudProject, worker: 
     report.metric("pipeline_completion_delay_p95", delays[1])
 
 
-def _completion_delays(simulator: SimulatorHandle) -> tuple[float, float, float]:
+def _completion_delays(simulator: SimulatorHandle, project: CloudProject) -> tuple[float, float, float]:
+    """How long after the simulator ended each job the history showed it (p50, p95, max)."""
     ended = {b["id"]: b["ended_at_epoch"] for b in simulator.backups() if b.get("ended_at_epoch")}
-    seen = dict(BackupEvent.objects.filter(kind=BackupEvent.Kind.COMPLETED).values_list("backup__backup_id", "at"))
+    completions = BackupEvent.objects.filter(kind=BackupEvent.Kind.COMPLETED, backup__instance__project=project)
+    seen = dict(completions.values_list("backup__backup_id", "at"))
     delays = sorted(seen[i].timestamp() - ended[i] for i in ended if i in seen)
     if not delays:
         return (0.0, 0.0, 0.0)
