@@ -54,6 +54,21 @@ class _FilterForm(forms.Form):
         return self.cleaned_data.get(name) or default
 
 
+class _DateRangeFilterForm(_FilterForm):
+    """A filter form with a `since`/`until` date range that must not run backwards."""
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The end date is before the start date.")
+        return cleaned
+
+
+def _date_filter(label: str) -> forms.DateField:
+    return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
 class _Options(BaseChoiceIterator):
     """Flat (value, label) pairs of plain strings, which Django then takes as they are instead
     of normalising every option again for the field and for its widget."""
@@ -98,7 +113,7 @@ class InstanceFilterForm(_FilterForm):
         self.fields["status"].choices = _with_any("Any status", statuses)
 
 
-class HistoryFilterForm(_FilterForm):
+class HistoryFilterForm(_DateRangeFilterForm):
     q = forms.CharField(label="Backup name", required=False, max_length=64)
     project = forms.TypedChoiceField(label="Project", required=False, coerce=int, empty_value=None, widget=FilterSelect)
     instance = forms.TypedChoiceField(
@@ -108,21 +123,14 @@ class HistoryFilterForm(_FilterForm):
         label="Status", required=False, choices=_with_any("Any status", Backup.Status.choices), widget=FilterSelect
     )
     person = forms.ChoiceField(label="Requested by", required=False, widget=FilterSelect)
-    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = _date_filter("From")
+    until = _date_filter("To")
 
     def __init__(self, *args, choices: HistoryChoices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project"].choices = _with_any("All projects", choices.projects)
         self.fields["instance"].choices = _with_any("All instances", choices.instances)
         self.fields["person"].choices = _with_any("Anyone", choices.people)
-
-    def clean(self):
-        cleaned = super().clean()
-        since, until = cleaned.get("since"), cleaned.get("until")
-        if since and until and until < since:
-            self.add_error("until", "The end date is before the start date.")
-        return cleaned
 
     def filters(self) -> HistoryFilters:
         """The valid filters; an invalid one is shown at its field and otherwise ignored."""
@@ -272,26 +280,19 @@ class ProjectCredentialsForm(forms.Form):
     password = _password_field("New IAM password")
 
 
-class AuditFilterForm(_FilterForm):
+class AuditFilterForm(_DateRangeFilterForm):
     action = forms.ChoiceField(
         label="Action", required=False, choices=_with_any("Any action", AuditEvent.Action.choices)
     )
     person = forms.TypedChoiceField(label="Person", required=False, coerce=int, empty_value=None)
     project = forms.TypedChoiceField(label="Project", required=False, coerce=int, empty_value=None)
-    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = _date_filter("From")
+    until = _date_filter("To")
 
     def __init__(self, *args, choices: AuditChoices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["person"].choices = _with_any("Anyone", choices.people)
         self.fields["project"].choices = _with_any("All projects", choices.projects)
-
-    def clean(self):
-        cleaned = super().clean()
-        since, until = cleaned.get("since"), cleaned.get("until")
-        if since and until and until < since:
-            self.add_error("until", "The end date is before the start date.")
-        return cleaned
 
     def filters(self) -> AuditFilters:
         return AuditFilters(
