@@ -179,10 +179,18 @@ def _valid_description(description: Any) -> bool:
     )
 
 
+def _name_taken(world: World, instance: Instance, name: str) -> bool:
+    return any(backup.instance_id == instance.id and backup.name == name for backup in world.backups.values())
+
+
 def create_backup(world: World, request: Request, project_id: str, instance_id: str) -> Response:
     """POST /v3/{project_id}/instances/{instance_id}/backups (creating_a_manual_backup.rst).
 
-    Names need not be unique: the page does not say they must, so duplicates are allowed.
+    A name is taken once the instance has a backup of that name: error_codes.rst lists 400
+    DBS.201201 "The backup already exists" with "Check whether the backup name or ID already
+    exists". The pages do not say which backups count; here every backup the instance still
+    has does (manual or automated, running, completed or failed) and a deleted one does not.
+    Names are case-sensitive, and the same name on another instance is no conflict.
     """
     try:
         body = request.json()
@@ -199,6 +207,11 @@ def create_backup(world: World, request: Request, project_id: str, instance_id: 
     # "This API supports the following instance type: GeminiDB Cassandra".
     if instance.datastore_type != "cassandra":
         raise ApiError.dbs("DBS.280347")
+    # Checked before the instance's state: a request that can never succeed is told so, rather
+    # than "try again later". So a retry after a create whose answer was lost meets this even
+    # while the backup it made is still running.
+    if _name_taken(world, instance, body["name"]):
+        raise ApiError.dbs("DBS.201201")
     # Only "Available" (API: normal) instances can be backed up (user guide, FIELD-NOTES), and
     # not while another task runs on them; error_codes.rst answers both with 403 "another
     # operation is being performed on the DB instance or the DB instance is faulty".

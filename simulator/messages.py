@@ -21,6 +21,7 @@ DBS_ERRORS: dict[str, tuple[int, str]] = {
         "This operation cannot be performed because another operation is being performed on "
         "the DB instance or the DB instance is faulty. Try again later.",
     ),
+    "DBS.201201": (400, "The backup already exists."),
     "DBS.280032": (
         403,
         "You do not have permission to perform this operation. Contact the administrator to obtain permission.",

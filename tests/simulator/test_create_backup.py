@@ -3,8 +3,10 @@
 import re
 
 import pytest
+import requests
 
 PARAMETER_ERROR = {"error_code": "DBS.200001", "error_msg": "Parameter error."}
+ALREADY_EXISTS = {"error_code": "DBS.201201", "error_msg": "The backup already exists."}
 BUSY = {
     "error_code": "DBS.201015",
     "error_msg": "This operation cannot be performed because another operation is being performed on "
@@ -168,11 +170,98 @@ def test_busy_code_can_be_switched_to_dbs_200019(simulator):
     }
 
 
-def test_duplicate_names_are_allowed(simulator, instance):
+def test_same_name_on_the_same_instance_is_400_backup_already_exists(simulator, instance):
     simulator.configure(job_seconds=0)
     token = simulator.token()
 
-    responses = [_create(simulator, instance["id"], {"name": "nightly", "description": ""}, token) for _ in "ab"]
+    first = _create(simulator, instance["id"], {"name": "nightly", "description": ""}, token)
+    second = _create(simulator, instance["id"], {"name": "nightly", "description": "again"}, token)
 
-    assert [r.status_code for r in responses] == [202, 202]
-    assert [b["name"] for b in simulator.backups(instance["id"])] == ["nightly", "nightly"]
+    assert first.status_code == 202
+    assert second.status_code == 400
+    assert second.json() == ALREADY_EXISTS
+    assert [b["id"] for b in simulator.backups(instance["id"])] == [first.json()["backup_id"]]
+    assert simulator.counters()["by_status"] == {"201": 1, "202": 1, "400": 1}
+
+
+def test_name_taken_by_a_running_backup_is_already_exists_not_busy(simulator, instance):
+    simulator.configure(job_seconds=600)
+    token = simulator.token()
+    _create(simulator, instance["id"], {"name": "nightly", "description": ""}, token)
+
+    same = _create(simulator, instance["id"], {"name": "nightly", "description": ""}, token)
+    other = _create(simulator, instance["id"], {"name": "weekly", "description": ""}, token)
+
+    assert (same.status_code, same.json()) == (400, ALREADY_EXISTS)
+    assert (other.status_code, other.json()) == (403, BUSY)
+
+
+@pytest.mark.parametrize("outcome", ["COMPLETED", "FAILED"])
+def test_name_of_an_ended_backup_stays_taken(simulator, instance, outcome):
+    simulator.configure(job_seconds=600)
+    token = simulator.token()
+    created = _create(simulator, instance["id"], {"name": "nightly", "description": ""}, token)
+    simulator.finish_backup(created.json()["backup_id"], status=outcome)
+
+    response = _create(simulator, instance["id"], {"name": "nightly", "description": ""}, token)
+
+    assert (response.status_code, response.json()) == (400, ALREADY_EXISTS)
+
+
+def test_name_of_an_automated_backup_is_taken_too(simulator, instance):
+    automated = simulator.start_automated_backup(instance["id"])
+    simulator.finish_backup(automated["id"])
+
+    response = _create(simulator, instance["id"], {"name": automated["name"], "description": ""})
+
+    assert (response.status_code, response.json()) == (400, ALREADY_EXISTS)
+
+
+def test_name_of_a_deleted_backup_is_free_again(simulator, instance):
+    simulator.configure(job_seconds=0)
+    token = simulator.token()
+    created = _create(simulator, instance["id"], {"name": "nightly", "description": ""}, token)
+    simulator.delete_backup(created.json()["backup_id"])
+
+    again = _create(simulator, instance["id"], {"name": "nightly", "description": ""}, token)
+
+    assert again.status_code == 202, again.text
+
+
+def test_same_name_on_another_instance_or_in_another_case_is_accepted(simulator, instance):
+    simulator.configure(job_seconds=0)
+    token = simulator.token()
+    other = simulator.add_instance("orders-staging")
+    _create(simulator, instance["id"], {"name": "nightly", "description": ""}, token)
+
+    elsewhere = _create(simulator, other["id"], {"name": "nightly", "description": ""}, token)
+    other_case = _create(simulator, instance["id"], {"name": "Nightly", "description": ""}, token)
+
+    assert elsewhere.status_code == 202, elsewhere.text
+    assert other_case.status_code == 202, other_case.text
+
+
+def test_refusals_for_the_request_or_instance_come_before_the_name_check(simulator, instance):
+    simulator.configure(job_seconds=0)
+    token = simulator.token()
+    _create(simulator, instance["id"], {"name": "nightly", "description": ""}, token)
+
+    bad_description = _create(simulator, instance["id"], {"name": "nightly", "description": "a=b"}, token)
+    unknown_instance = _create(simulator, "0" * 32 + "in06", {"name": "nightly", "description": ""}, token)
+
+    assert (bad_description.status_code, bad_description.json()) == (400, PARAMETER_ERROR)
+    assert unknown_instance.status_code == 404
+
+
+def test_retry_after_a_dropped_create_meets_already_exists(simulator, instance):
+    # The test settings' 2-second jobs: the backup is still running when the retry comes.
+    token = simulator.token()
+    simulator.configure(drop_connection_after_create=1)
+    with pytest.raises(requests.ConnectionError):
+        _create(simulator, instance["id"], {"name": "ambiguous", "description": ""}, token)
+
+    retry = _create(simulator, instance["id"], {"name": "ambiguous", "description": ""}, token)
+
+    assert (retry.status_code, retry.json()) == (400, ALREADY_EXISTS)
+    [backup] = simulator.backups(instance["id"])
+    assert (backup["name"], backup["status"]) == ("ambiguous", "BUILDING")

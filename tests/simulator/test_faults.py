@@ -119,7 +119,7 @@ def test_counters_count_calls_by_kind_and_status(simulator):
     instance = simulator.add_instance("orders-prod")
     token = simulator.token()
     created = _create(simulator, token, instance["id"]).json()
-    _create(simulator, token, instance["id"])
+    _create(simulator, token, instance["id"], name="second")  # 403: the first one still runs
     _instances(simulator, None)
     simulator.api("GET", f"/v3/{simulator.project_id}/jobs", token, params={"id": created["job_id"]})
     simulator.api("GET", f"/v3/{simulator.project_id}/jobs", token)
