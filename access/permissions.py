@@ -9,22 +9,17 @@ the whole audit trail. They also reach the team and credentials of every project
 project whose admins are gone can be given a new one; they see a project's instances and
 backups only as its members, like everyone else.
 
-Also here, because they decide whether a signed-in person may do anything at all yet: the
-sign-in backend and the middleware that holds someone with an initial password (set by an
-admin) on the password change page until they have chosen their own.
+The sign-in backend is `backends.py`; the hold on someone with an initial password (set by
+an admin) until they have chosen their own is `middleware.py`.
 """
 
 from enum import Enum
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import ModelBackend
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
-from django_htmx.http import HttpResponseClientRedirect
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 
-from .models import CloudProject, InitialPassword, Membership
+from .models import CloudProject, Membership
 
 Role = Membership.Role
 
@@ -110,47 +105,3 @@ def project_for(user, pk: int) -> CloudProject:
     if not is_site_admin(user) and role_in(user, pk) is None:
         raise Http404("No such project.")
     return get_object_or_404(CloudProject, pk=pk)
-
-
-# --- signed in, but with someone else's password -------------------------------------
-
-
-class ConsoleBackend(ModelBackend):
-    """Django's model backend, except that the user it loads for each request brings its
-    initial-password mark along in the same query, so checking it on every page is free."""
-
-    def get_user(self, user_id):
-        users = get_user_model()._default_manager.select_related("initial_password")
-        user = users.filter(pk=user_id).first()
-        return user if user is not None and self.user_can_authenticate(user) else None
-
-
-def must_change_password(user) -> bool:
-    """Whether the person still signs in with the initial password an admin gave them."""
-    if not user.is_authenticated:
-        return False
-    try:
-        return user.initial_password is not None
-    except InitialPassword.DoesNotExist:
-        return False
-
-
-class InitialPasswordMiddleware:
-    """Until a person has replaced the initial password an admin set, every page sends them to
-    Django's password change page. Signing out stays possible."""
-
-    ALLOWED_URL_NAMES = ("password_change", "password_change_done", "logout")
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if must_change_password(request.user) and not self._allowed(request.path_info):
-            url = reverse("password_change")
-            if getattr(request, "htmx", False):
-                return HttpResponseClientRedirect(url)
-            return redirect(url)
-        return self.get_response(request)
-
-    def _allowed(self, path: str) -> bool:
-        return any(path == reverse(name) for name in self.ALLOWED_URL_NAMES)

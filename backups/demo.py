@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 
-from .models import CloudProject, Membership
+from access.models import CloudProject, Membership
 
 DEMO_PASSWORD = "demo-console"  # noqa: S105 - public by design: demo mode only
 # The simulator's demo IAM account (simulator/README and the project README).

@@ -1,53 +1,11 @@
-"""The console's data: connected cloud projects, who may do what in them, the Cassandra
-instances found there, and every backup with its life story."""
+"""The backups' data: the Cassandra instances found in each cloud project, and every backup
+with its life story (`lifecycle.py` says which statuses may follow which)."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from .fields import EncryptedTextField
-
-
-class CloudProject(models.Model):
-    """One cloud project (region scope) whose GeminiDB instances the team backs up."""
-
-    name = models.CharField(max_length=100, help_text="The project's name in the cloud, e.g. eu-de_prod.")
-    region = models.CharField(max_length=64)
-    project_id = models.CharField("project ID", max_length=64, unique=True)
-    iam_endpoint = models.URLField("IAM endpoint")
-    geminidb_endpoint = models.URLField("GeminiDB endpoint")
-    iam_domain = models.CharField("IAM domain (account) name", max_length=128)
-    iam_user = models.CharField("IAM user name", max_length=128)
-    iam_password = EncryptedTextField("IAM password")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    instances_synced_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
-
-
-class Membership(models.Model):
-    """A person's role in one cloud project."""
-
-    class Role(models.TextChoices):
-        VIEWER = "viewer", "Viewer"
-        OPERATOR = "operator", "Operator"
-        ADMIN = "admin", "Admin"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    project = models.ForeignKey(CloudProject, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "project"], name="one_role_per_project")]
-
-    def __str__(self):
-        return f"{self.user} is {self.get_role_display()} of {self.project}"
+from access.models import CloudProject
 
 
 class Instance(models.Model):
@@ -111,7 +69,7 @@ class Backup(models.Model):
     error_code = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
 
-    # Pipeline bookkeeping (services.py explains each step).
+    # Pipeline bookkeeping (services/submission.py and services/tracking.py explain each step).
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     # Outbox: a queued backup is (re)published when due and not handed to the broker recently.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -193,116 +151,3 @@ class BackupEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.message}"
-
-
-class InitialPassword(models.Model):
-    """Marks an account whose password an admin chose: its owner must replace it at their
-    first sign-in (`permissions.InitialPasswordMiddleware`). Deleted once they have."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="initial_password"
-    )
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    set_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self):
-        return f"Initial password of {self.user}"
-
-
-class AuditTrailIsAppendOnly(Exception):
-    """Raised on any attempt to change or delete a recorded audit event."""
-
-
-class AuditEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AuditTrailIsAppendOnly("Audit events cannot be changed.")
-
-    def delete(self):
-        raise AuditTrailIsAppendOnly("Audit events cannot be deleted.")
-
-
-class AuditEvent(models.Model):
-    """One line of the audit trail: who did what, when, in which project, from where.
-
-    Append-only: the application can add rows and never change or delete them (`save` only
-    inserts; `update` and `delete` raise). `details` never holds a secret.
-
-    The person and the project are referenced without a database constraint and without any
-    cascade, and their names are copied: deleting a user or a project leaves its trail intact.
-    """
-
-    class Action(models.TextChoices):
-        BACKUP_REQUESTED = "backup_requested", "Backup requested"
-        BACKUP_COMPLETED = "backup_completed", "Backup completed"
-        BACKUP_FAILED = "backup_failed", "Backup failed"
-        BACKUP_UNKNOWN = "backup_unknown", "Backup lost track of"
-        MEMBER_ADDED = "member_added", "Member added"
-        MEMBER_REMOVED = "member_removed", "Member removed"
-        ROLE_CHANGED = "role_changed", "Role changed"
-        ACCOUNT_CREATED = "account_created", "Account created"
-        ACCOUNT_DEACTIVATED = "account_deactivated", "Account deactivated"
-        ACCOUNT_REACTIVATED = "account_reactivated", "Account reactivated"
-        PASSWORD_CHANGED = "password_changed", "Password changed"
-        PROJECT_CONNECTED = "project_connected", "Project connected"
-        CREDENTIALS_CHANGED = "credentials_changed", "Cloud credentials changed"
-        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
-
-    at = models.DateTimeField()
-    action = models.CharField(max_length=32, choices=Action.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-        help_text="Who did it; empty for the system (the worker) and for failed sign-ins.",
-    )
-    actor_name = models.CharField(max_length=150, blank=True)
-    project = models.ForeignKey(
-        CloudProject,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,  # audit_project below serves lookups by project
-        related_name="+",
-    )
-    project_name = models.CharField(max_length=100, blank=True)
-    # The person the event is about (added, removed, given a role, deactivated), if any.
-    target_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
-    target = models.CharField(max_length=200, blank=True, help_text="What it was about, in words.")
-    details = models.JSONField(default=dict, blank=True)
-    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
-
-    objects = AuditEventQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-id"]
-        indexes = [
-            models.Index(fields=["project", "-id"], name="audit_project"),
-            models.Index(fields=["action", "-id"], name="audit_action"),
-            models.Index(fields=["at"], name="audit_at"),
-        ]
-
-    def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_action_display()} {self.target}".strip()
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AuditTrailIsAppendOnly("Audit events cannot be changed.")
-        # An INSERT, always: a row built with an existing id fails instead of overwriting it.
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AuditTrailIsAppendOnly("Audit events cannot be deleted.")

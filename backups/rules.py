@@ -1,7 +1,6 @@
-"""The rules a backup request must pass, and the life a backup may lead: one place for both.
-
-The form, the htmx field check, the pre-flight panel and the service all ask here, so a
-user is told exactly what the server would enforce.
+"""The rules a backup request must pass: one place, asked by the form, the htmx field check,
+the pre-flight panel and the service, so a user is told exactly what the server would
+enforce. (The life a backup may lead once requested is `lifecycle.py`.)
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -19,21 +18,6 @@ INSTANCE_STATUS_LABELS = {
     "createfail": "Creation failed",
     "enlargefail": "Node addition failed",
 }
-
-# Which status a backup may move to from which. Anything else is a stale or duplicate
-# update (a redelivered task, a late poll) and is ignored by `services.backup_transition`.
-TRANSITIONS: dict[str, set[str]] = {
-    Backup.Status.QUEUED: {Backup.Status.SUBMITTING, Backup.Status.FAILED},
-    Backup.Status.SUBMITTING: {Backup.Status.QUEUED, Backup.Status.RUNNING, Backup.Status.FAILED},
-    Backup.Status.RUNNING: {Backup.Status.COMPLETED, Backup.Status.FAILED, Backup.Status.UNKNOWN},
-    Backup.Status.UNKNOWN: {Backup.Status.RUNNING, Backup.Status.COMPLETED, Backup.Status.FAILED},
-    Backup.Status.COMPLETED: set(),
-    Backup.Status.FAILED: set(),
-}
-
-
-def statuses_leading_to(status: str) -> list[str]:
-    return [source for source, targets in TRANSITIONS.items() if status in targets]
 
 
 def instance_status_label(status: str) -> str:

@@ -1,4 +1,6 @@
-"""Celery tasks: thin wrappers that load by id and call a service (services.py explains the flow).
+"""Celery tasks: thin wrappers that load by id and call a service (backups/services/ explains the flow).
+
+Services publish these by name (`publish.py`), so this module is the only one that imports both.
 
 All are idempotent, so late acknowledgement (settings) may deliver one twice without harm.
 """
@@ -11,29 +13,39 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.core.cache import cache
 
-from . import services
+from access.models import CloudProject
+
+from . import publish
 from .cloud import CloudError
-from .models import CloudProject
+from .selectors.pipeline import projects_with_due_polls
+from .services import submission, sync, tracking
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(
+    name=publish.SUBMIT_BACKUP,
     time_limit=int(settings.BACKUP_SUBMIT_LEASE_SECONDS * 0.8),
     soft_time_limit=int(settings.BACKUP_SUBMIT_LEASE_SECONDS * 0.6),
 )
 def submit_backup(backup_id: int) -> None:
     try:
-        services.backup_submit(backup_id=backup_id)
+        submission.backup_submit(backup_id=backup_id)
     except SoftTimeLimitExceeded:
         # Cut off mid-call: back to the outbox; the next attempt looks in the cloud first.
-        services.backup_release(backup_id=backup_id)
+        submission.backup_release(backup_id=backup_id)
 
 
 @shared_task
 def dispatch_due_backups() -> int:
     """Beat: the outbox sweep that publishes queued backups the broker did not get."""
-    return services.backups_dispatch_due()
+    return submission.backups_dispatch_due()
+
+
+@shared_task
+def dispatch_due_syncs() -> int:
+    """Beat: the same sweep for syncs someone asked for ("Refresh from cloud")."""
+    return sync.syncs_dispatch_due()
 
 
 # One poll per project at a time: a second one would only spend API calls. The lock
@@ -44,7 +56,7 @@ POLL_LOCK_SECONDS = 30
 @shared_task
 def poll_running_backups() -> None:
     """Beat: start one poll per project that has backups due for a look."""
-    for project_id in services.projects_with_due_polls():
+    for project_id in projects_with_due_polls():
         if cache.add(f"poll-lock:{project_id}", 1, timeout=POLL_LOCK_SECONDS):
             poll_project.delay(project_id)
 
@@ -53,7 +65,7 @@ def poll_running_backups() -> None:
 def poll_project(project_id: int) -> None:
     try:
         project = CloudProject.objects.get(pk=project_id)
-        services.backups_poll(project=project)
+        tracking.backups_poll(project=project)
     except (CloudError, SoftTimeLimitExceeded) as error:
         # The next beat tick tries again; the backups keep their state meanwhile.
         log.warning("Polling project %s failed: %s", project_id, error or "took too long")
@@ -68,18 +80,18 @@ def sync_projects() -> None:
         sync_project.delay(project_id)
 
 
-@shared_task
+@shared_task(name=publish.SYNC_PROJECT)
 def sync_project(project_id: int) -> None:
     project = CloudProject.objects.get(pk=project_id)
     try:
-        services.project_sync(project=project)
+        sync.project_sync(project=project)
     except CloudError as error:
         log.warning("Syncing project %s failed: %s", project, error)
 
 
 @shared_task
 def watchdog() -> int:
-    return services.backups_watchdog()
+    return tracking.backups_watchdog()
 
 
 @worker_ready.connect

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backups.models import Backup
-from backups.selectors import Cursor
+from backups.selectors.history import Cursor
 
 from . import world
 

@@ -14,8 +14,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from backups import services
-from backups.models import Backup, BackupEvent, CloudProject, Instance
+from access.models import CloudProject
+from backups.models import Backup, BackupEvent, Instance
+from backups.services import submission, sync
 from tests.fixtures.simulator import SimulatorHandle, start_simulator
 from tests.fixtures.worker import Worker
 
@@ -52,7 +53,7 @@ def _world(simulator: SimulatorHandle) -> CloudProject:
     project = CloudProject.objects.create(name="bench-pipeline", **simulator.project_fields())
     for i in range(BACKUPS):
         simulator.add_instance(f"cassandra-{i:03d}")
-    services.instances_sync(project=project)
+    sync.instances_sync(project=project)
     return project
 
 
@@ -62,7 +63,7 @@ def _measure(report, simulator: SimulatorHandle, project: CloudProject, worker: 
     started = time.monotonic()
     for instance in Instance.objects.filter(project=project):
         with transaction.atomic():
-            services.backup_request(instance=instance, user=user, name="bench-0001", description="benchmark")
+            submission.backup_request(instance=instance, user=user, name="bench-0001", description="benchmark")
     requested = time.monotonic()
 
     ours = Backup.objects.filter(instance__project=project)

@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from backups.models import Backup, CloudProject, Instance, Membership
+from access.models import CloudProject, Membership
+from backups.models import Backup, Instance
 
 PROJECTS = 3
 INSTANCES = 1_000

@@ -7,7 +7,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from backups.models import Backup, BackupEvent, CloudProject, Instance, Membership
+from access.models import CloudProject, Membership
+from backups.models import Backup, BackupEvent, Instance
 
 
 class UserFactory(factory.django.DjangoModelFactory):

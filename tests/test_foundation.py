@@ -11,8 +11,8 @@ from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 
+from access.models import CloudProject
 from backups import demo
-from backups.models import CloudProject
 
 REPO = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
@@ -113,7 +113,7 @@ def test_encryption_key_rotation_re_encrypts_with_the_new_key(settings):
     from cryptography.fernet import Fernet
     from django.core.management import call_command
 
-    from backups import fields
+    from access import fields
 
     old_key = settings.FIELD_ENCRYPTION_KEYS[0]
     project = CloudProject.objects.create(

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "template_partials",
     "axes",
     "csp",
+    "access",
     "backups",
 ]
 
@@ -58,9 +59,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Audit events recorded while a request is handled carry the client's address.
-    "backups.audit.AuditContextMiddleware",
+    "access.middleware.AuditContextMiddleware",
     # Someone signed in with an initial password an admin set may only change it.
-    "backups.permissions.InitialPasswordMiddleware",
+    "access.middleware.InitialPasswordMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -107,8 +108,8 @@ CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'ca
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend, loading the initial-password mark with the user (permissions.py).
-    "backups.permissions.ConsoleBackend",
+    # Django's ModelBackend, loading the initial-password mark with the user (access/backends.py).
+    "access.backends.ConsoleBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -128,7 +129,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Axes' database handler, which also writes each failed sign-in to the audit trail.
-AXES_HANDLER = "backups.audit.AuditingAxesHandler"
+AXES_HANDLER = "access.lockout.AuditingAxesHandler"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -209,7 +210,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Publishing must not hang a web request when the broker is down: the outbox sweep
-# delivers the request later (backups/services.py).
+# delivers the request later (backups/services/submission.py, backups/services/sync.py).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BEAT_SCHEDULE = {
@@ -221,10 +222,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "backups.tasks.poll_running_backups",
         "schedule": env.float("BACKUP_POLL_TICK_SECONDS", default=3.0),
     },
+    "dispatch-due-syncs": {
+        "task": "backups.tasks.dispatch_due_syncs",
+        "schedule": env.float("SYNC_DISPATCH_SECONDS", default=30.0),
+    },
     "sync-projects": {"task": "backups.tasks.sync_projects", "schedule": env.float("SYNC_SECONDS", default=300.0)},
     "watchdog": {"task": "backups.tasks.watchdog", "schedule": 300.0},
 }
-# Backup pipeline pacing (services.py): first polls, and the base of the retry backoff.
+# Backup pipeline pacing (backups/services/): first polls, and the base of the retry backoff.
 BACKUP_POLL_FIRST_SECONDS = env.float("BACKUP_POLL_FIRST_SECONDS", default=5.0)
 # A submitting worker silent for this long is dead; the submit task's hard time limit is
 # kept below it, so two workers never hold the same backup.

@@ -1,11 +1,11 @@
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from backups import audit
-from backups.forms import AuditFilterForm
-from backups.permissions import Action
-
-from .base import login_required, render_page, require
+from access.decorators import login_required, require
+from access.forms import AuditFilterForm
+from access.permissions import Action
+from access.selectors import audit
+from webapp.htmx import render_page
 
 
 @login_required
@@ -21,4 +21,4 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("before", None)
     context = {"form": form, "filters": filters, "page": page, "filter_query": query.urlencode()}
-    return render_page(request, "backups/audit.html", context, fragment="results")
+    return render_page(request, "access/audit.html", context, fragment="results")

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,12 +17,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from backups import fields, rules, services
-from backups.forms import ProjectConnectForm, ProjectCredentialsForm
-from backups.models import Membership
-from backups.permissions import Action, is_site_admin, project_for, projects_for
-
-from .base import login_required, require
+from access import fields
+from access.decorators import login_required, require
+from access.forms import ProjectConnectForm, ProjectCredentialsForm
+from access.permissions import Action, is_site_admin, project_for
+from access.selectors.accounts import account
+from access.selectors.projects import administered_projects
+from access.services import projects as project_services
+from backups import rules
 
 PENDING = "project_connect_pending"
 PENDING_FOR = timedelta(minutes=15)
@@ -34,19 +35,8 @@ PENDING_FOR = timedelta(minutes=15)
 def project_list(request: HttpRequest) -> HttpResponse:
     """The projects the user administers (all of them for a site administrator). Two queries."""
     require(request.user, Action.MANAGE, None)
-    projects = list(projects_for(request.user, Action.MANAGE).order_by("name"))
-    members: dict[int, list[Membership]] = {project.pk: [] for project in projects}
-    for membership in Membership.objects.filter(project__in=projects).select_related("user"):
-        members[membership.project_id].append(membership)
-    rows = [
-        {
-            "project": project,
-            "members": len(members[project.pk]),
-            "admins": sorted(m.user.username for m in members[project.pk] if m.role == Membership.Role.ADMIN),
-        }
-        for project in projects
-    ]
-    return render(request, "backups/projects.html", {"rows": rows, "can_connect": is_site_admin(request.user)})
+    rows = administered_projects(request.user)
+    return render(request, "access/projects.html", {"rows": rows, "can_connect": is_site_admin(request.user)})
 
 
 def _pending(request: HttpRequest) -> dict | None:
@@ -58,7 +48,7 @@ def _pending(request: HttpRequest) -> dict | None:
     return pending
 
 
-def _remember(request: HttpRequest, data: dict, check: services.CredentialsCheck) -> dict:
+def _remember(request: HttpRequest, data: dict, check: project_services.CredentialsCheck) -> dict:
     pending = {name: value for name, value in data.items() if name not in ("password", "admin")}
     pending |= {
         "admin": data["admin"].pk,
@@ -96,12 +86,12 @@ def project_connect(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         pending = _pending(request) if "edit" in request.GET else None
         form = _form_from(pending) if pending else ProjectConnectForm()
-        return render(request, "backups/project_connect.html", {"form": form})
+        return render(request, "access/project_connect.html", {"form": form})
     form = ProjectConnectForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            check = services.project_credentials_check(
+            check = project_services.project_credentials_check(
                 iam_endpoint=data["iam_endpoint"],
                 geminidb_endpoint=data["geminidb_endpoint"],
                 project_id=data["project_id"],
@@ -109,28 +99,28 @@ def project_connect(request: HttpRequest) -> HttpResponse:
                 iam_user=data["iam_user"],
                 password=data["password"],
             )
-        except services.CloudCheckFailed as failure:
+        except project_services.CloudCheckFailed as failure:
             form.add_error(None, str(failure))
         else:
             pending = _remember(request, data, check)
-            return render(request, "backups/project_connect.html", {"pending": pending})
-    return render(request, "backups/project_connect.html", {"form": form})
+            return render(request, "access/project_connect.html", {"pending": pending})
+    return render(request, "access/project_connect.html", {"form": form})
 
 
 def _connect_confirmed(request: HttpRequest) -> HttpResponse:
     pending = _pending(request)
-    admin = get_user_model().objects.filter(pk=(pending or {}).get("admin")).first()
+    admin = account((pending or {}).get("admin"))
     if pending is None or admin is None:
         messages.error(request, "That check is too old or was already used: please fill in the form again.")
-        return redirect("backups:project_connect")
+        return redirect("access:project_connect")
     try:
         password = fields.decrypt(pending["password"])
     except InvalidToken:  # the encryption key changed in between
         request.session.pop(PENDING, None)
         messages.error(request, "Please enter the password again.")
-        return redirect(reverse("backups:project_connect") + "?edit=1")
+        return redirect(reverse("access:project_connect") + "?edit=1")
     try:
-        project = services.project_connect(
+        project = project_services.project_connect(
             by=request.user,
             name=pending["name"],
             region=pending["region"],
@@ -142,11 +132,11 @@ def _connect_confirmed(request: HttpRequest) -> HttpResponse:
             password=password,
             admin=admin,
         )
-    except (services.CloudCheckFailed, ValidationError) as failure:
+    except (project_services.CloudCheckFailed, ValidationError) as failure:
         request.session.pop(PENDING, None)  # check again, with the password typed again
         form = _form_from(pending)
         messages_ = failure.messages if isinstance(failure, ValidationError) else [str(failure)]
-        return render(request, "backups/project_connect.html", {"form": form, "errors": messages_})
+        return render(request, "access/project_connect.html", {"form": form, "errors": messages_})
     request.session.pop(PENDING, None)
     count = project.instances.count()
     messages.success(
@@ -154,7 +144,7 @@ def _connect_confirmed(request: HttpRequest) -> HttpResponse:
         f"{project.name} is connected, with {count} Cassandra instance{'s' if count != 1 else ''}. "
         f"{admin.get_username()} is its admin.",
     )
-    return redirect("backups:team", pk=project.pk)
+    return redirect("access:team", pk=project.pk)
 
 
 @login_required
@@ -167,8 +157,10 @@ def project_credentials(request: HttpRequest, pk: int) -> HttpResponse:
         form = ProjectCredentialsForm(request.POST)
         if form.is_valid():
             try:
-                check = services.project_credentials_rotate(project=project, by=request.user, **form.cleaned_data)
-            except services.CloudCheckFailed as failure:
+                check = project_services.project_credentials_rotate(
+                    project=project, by=request.user, **form.cleaned_data
+                )
+            except project_services.CloudCheckFailed as failure:
                 form.add_error(None, str(failure))
             else:
                 count = len(check.instances)
@@ -177,7 +169,7 @@ def project_credentials(request: HttpRequest, pk: int) -> HttpResponse:
                     f"The credentials of {project.name} are replaced. They work: the cloud listed "
                     f"{count} Cassandra instance{'s' if count != 1 else ''}.",
                 )
-                return redirect("backups:project_credentials", pk=project.pk)
+                return redirect("access:project_credentials", pk=project.pk)
     else:
         form = ProjectCredentialsForm(initial={"iam_domain": project.iam_domain, "iam_user": project.iam_user})
-    return render(request, "backups/project_credentials.html", {"project": project, "form": form})
+    return render(request, "access/project_credentials.html", {"project": project, "form": form})

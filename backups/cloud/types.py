@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,25 @@ class CreatedBackup:
         return cls(job_id=_str(data.get("job_id")), backup_id=_str(data.get("backup_id")))
 
 
+class _Outcome:
+    """How a job or a backup ended, asked the same way of both; each spells its statuses as its
+    API page does (Completed / COMPLETED)."""
+
+    status: str
+    COMPLETED: ClassVar[str]
+    FAILED: ClassVar[str]
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == self.COMPLETED
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == self.FAILED
+
+
 @dataclass(frozen=True)
-class Job:
+class Job(_Outcome):
     """A task from ``GET /v3/{project_id}/jobs``; status is Running, Completed or Failed.
 
     While a job runs, ``end_time`` is the time of its latest update, not an end: the page's
@@ -161,17 +178,9 @@ class Job:
     def is_running(self) -> bool:
         return self.status == self.RUNNING
 
-    @property
-    def is_completed(self) -> bool:
-        return self.status == self.COMPLETED
-
-    @property
-    def is_failed(self) -> bool:
-        return self.status == self.FAILED
-
 
 @dataclass(frozen=True)
-class CloudBackup:
+class CloudBackup(_Outcome):
     """A backup from ``GET /v3.1/{project_id}/backups``; status is BUILDING, COMPLETED or FAILED."""
 
     id: str
@@ -215,11 +224,3 @@ class CloudBackup:
     @property
     def is_building(self) -> bool:
         return self.status == self.BUILDING
-
-    @property
-    def is_completed(self) -> bool:
-        return self.status == self.COMPLETED
-
-    @property
-    def is_failed(self) -> bool:
-        return self.status == self.FAILED

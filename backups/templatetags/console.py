@@ -1,7 +1,7 @@
 """The console's small pieces of presentation: status badges, times, sizes, durations,
-icons, permission checks, and the rows of the two long lists (history, instances).
-Written as Python (not included templates) because a page renders them 50 times; they
-must cost microseconds."""
+icons and permission checks. The rows of the two long lists are `table_rows.py`.
+Written as Python because a list page calls them 50 times or more: they must cost
+microseconds."""
 
 from datetime import UTC, datetime, timedelta
 from html import escape as escape_html
@@ -13,17 +13,19 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
-from backups import rules, selectors
+from access.permissions import Action, user_can
+from access.selectors.projects import RoleSummary
+from access.selectors.projects import role_summary as _role_summary
+from backups import rules
 from backups.explanations import explain
 from backups.models import Backup
-from backups.permissions import Action, user_can
 
 register = template.Library()
 
 EMPTY = mark_safe('<span class="muted" aria-label="none">—</span>')
 
 
-def _format_html(template: str, **values) -> SafeString:
+def format_html_fast(template: str, **values) -> SafeString:
     """`format_html` for values that are never lazy strings: each is escaped unless already
     safe, as there, without the lazy-string checks that cost Django's version ~2 µs a value."""
     escaped = {name: v if isinstance(v, SafeData) else escape_html(str(v)) for name, v in values.items()}
@@ -202,94 +204,6 @@ def pk_url(context, view: str, obj) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def history_row(context, backup: Backup) -> SafeString:
-    """A row of the history table, also what a polling row gets back while its backup runs.
-    Built here rather than from a dozen template nodes: with 50 rows a page, those nodes were
-    most of the page's rendering time. Reads only `selectors.HISTORY_ROW_FIELDS`."""
-    polling = ""
-    if backup.is_active:
-        polling = _format_html(
-            ' class="is-active" hx-get="{url}" hx-trigger="every 2s" hx-swap="outerHTML"',
-            url=pk_url(context, "backup_row", backup),
-        )
-    if backup.started_at:
-        started = reltime(backup.started_at)
-    else:
-        started = _format_html('<span class="muted">requested {at}</span>', at=reltime(backup.requested_at))
-    return _format_html(
-        '<tr id="backup-{pk}"{polling}>'
-        '<td data-label="Instance"><span class="strong">{instance}</span><span class="sub">{project}</span></td>'
-        '<td data-label="Name"><a href="{url}">{name}</a></td>'
-        '<td data-label="Status" class="col-status"><div>{status}</div></td>'
-        '<td data-label="Requested by">{requester}</td>'
-        '<td data-label="Started">{started}</td>'
-        '<td data-label="Duration" class="num">{duration}</td>'
-        '<td data-label="Size" class="num">{size}</td>'
-        "</tr>",
-        pk=backup.pk,
-        polling=polling,
-        instance=backup.instance.name,
-        project=backup.instance.project.name,
-        url=pk_url(context, "backup_detail", backup),
-        name=backup.name,
-        status=status_badge(backup),
-        requester=requester(backup),
-        started=started,
-        duration=backup_duration(backup),
-        size=size_kb(backup.size_kb),
-    )
-
-
-@register.simple_tag(takes_context=True)
-def instance_row(context, row: selectors.InstanceRow) -> SafeString:
-    """A row of the instances table (built here for the reason `history_row` is): the
-    instance, its last backup, and Create backup, or why it is disabled."""
-    instance, last = row.instance, row.last_backup
-    if last is None:
-        last_cell = mark_safe('<span class="muted">Never backed up</span>')
-    else:
-        last_cell = _format_html(
-            '<div class="last-backup">{status} <a href="{url}">{name}</a><span class="sub">{when} · {who}</span></div>',
-            status=status_badge(last),
-            url=pk_url(context, "backup_detail", last),
-            name=last.name,
-            when=reltime(last.requested_at),
-            who=requester(last),
-        )
-    if row.blocker:
-        action = _format_html(
-            '<button class="button" type="button" disabled aria-describedby="why-{pk}" title="{why}">'
-            'Create backup</button><p class="reason" id="why-{pk}">{why}</p>',
-            pk=instance.pk,
-            why=row.blocker,
-        )
-    else:
-        action = _format_html(
-            '<a class="button button-primary" href="{url}" hx-get="{url}" hx-target="#dialog-body" '
-            'hx-swap="innerHTML">{icon}Create backup</a>',
-            url=pk_url(context, "backup_create", instance),
-            icon=icon(context, "plus"),
-        )
-    return _format_html(
-        "<tr>"
-        '<td data-label="Instance"><span class="strong">{name}</span><span class="sub mono">{cloud_id}</span></td>'
-        '<td data-label="Status">{status}</td>'
-        '<td data-label="Version">{version}</td>'
-        '<td data-label="Mode">{mode}</td>'
-        '<td data-label="Last backup">{last}</td>'
-        '<td class="col-action">{action}</td>'
-        "</tr>",
-        name=instance.name,
-        cloud_id=instance.cloud_id,
-        status=instance_status(instance.status),
-        version=instance.datastore_version or "—",
-        mode=instance.mode or "—",
-        last=last_cell,
-        action=action,
-    )
-
-
-@register.simple_tag(takes_context=True)
 def icon(context, name: str, label: str = "") -> SafeString:
     """An icon from the local sprite; decorative unless it has a label."""
     # The sprite's hashed URL once per page render: a row may carry an icon, 50 rows a page.
@@ -307,5 +221,5 @@ def can(context, action: str, project) -> bool:
 
 
 @register.simple_tag
-def role_summary(user) -> selectors.RoleSummary:
-    return selectors.role_summary(user)
+def role_summary(user) -> RoleSummary:
+    return _role_summary(user)

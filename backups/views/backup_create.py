@@ -6,24 +6,25 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from backups import selectors, services
+from access.decorators import login_required, require
+from access.permissions import Action
 from backups.forms import BackupRequestForm
-from backups.permissions import Action
-
-from .base import login_required, require, wants_fragment
+from backups.selectors.instances import instance_for, preflight, suggested_backup_name
+from backups.services import submission
+from webapp.htmx import wants_fragment
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def backup_create(request: HttpRequest, pk: int) -> HttpResponse:
     """The create-backup form: a dialog for htmx, a page without JavaScript."""
-    instance = selectors.instance_for(request.user, pk)
+    instance = instance_for(request.user, pk)
     require(request.user, Action.BACKUP, instance.project_id)
     if request.method == "POST":
         form = BackupRequestForm(request.POST, instance=instance)
         if form.is_valid():
             try:
-                backup = services.backup_request(instance=instance, user=request.user, **form.cleaned_data)
+                backup = submission.backup_request(instance=instance, user=request.user, **form.cleaned_data)
             except ValidationError as error:
                 # Another request (a double click, a second tab) won the race since the check.
                 form.add_error(None, error)
@@ -38,11 +39,11 @@ def backup_create(request: HttpRequest, pk: int) -> HttpResponse:
         form = BackupRequestForm(
             instance=instance,
             initial={
-                "name": selectors.suggested_backup_name(instance),
+                "name": suggested_backup_name(instance),
                 "description": f"Manual backup requested by {who}",
             },
         )
-    context = {"instance": instance, "form": form, "preflight": selectors.preflight(instance)}
+    context = {"instance": instance, "form": form, "preflight": preflight(instance)}
     template = "backups/backup_create.html"
     if wants_fragment(request):
         # A GET fills the dialog; an invalid POST re-renders the form inside it (200, so htmx swaps it).
@@ -54,7 +55,7 @@ def backup_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def backup_validate(request: HttpRequest, pk: int) -> HttpResponse:
     """Check one field as the user types, with the server's own rules and messages."""
-    instance = selectors.instance_for(request.user, pk)
+    instance = instance_for(request.user, pk)
     require(request.user, Action.BACKUP, instance.project_id)
     name = request.GET.get("field", "")
     if name not in BackupRequestForm.base_fields:

@@ -3,18 +3,18 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django_htmx.http import HTMX_STOP_POLLING
 
-from backups import selectors
+from access.decorators import login_required
 from backups.explanations import explain
-
-from .base import login_required, wants_fragment
+from backups.selectors.backups import backup_for, backup_timeline
+from webapp.htmx import wants_fragment
 
 
 @login_required
 @require_GET
 def backup_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A backup's facts and timeline; while it is active the page polls its live part."""
-    backup = selectors.backup_for(request.user, pk)
-    context = {"backup": backup, "events": selectors.backup_timeline(backup), "explanation": explain(backup.error_code)}
+    backup = backup_for(request.user, pk)
+    context = {"backup": backup, "events": backup_timeline(backup), "explanation": explain(backup.error_code)}
     if wants_fragment(request):
         response = render(request, "backups/backup_detail.html#live", context)
         if not backup.is_active:

@@ -7,26 +7,27 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.http import HTMX_STOP_POLLING
 
-from backups import selectors
+from access.decorators import login_required
 from backups.forms import HistoryFilterForm
-from backups.selectors import Cursor
-
-from .base import login_required, render_page
+from backups.selectors import history as history_selectors
+from backups.selectors.backups import backup_for
+from backups.selectors.history import Cursor
+from webapp.htmx import render_page
 
 CURSOR_PARAMS = ("after", "before")
 
 
 def _filtered(request: HttpRequest):
-    form = HistoryFilterForm(request.GET, choices=selectors.history_choices(request.user))
+    form = HistoryFilterForm(request.GET, choices=history_selectors.history_choices(request.user))
     filters = form.filters()
-    return form, filters, selectors.history_for(request.user, filters)
+    return form, filters, history_selectors.history_for(request.user, filters)
 
 
 @login_required
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
     form, filters, backups = _filtered(request)
-    page = selectors.history_page(
+    page = history_selectors.history_page(
         backups, after=Cursor.decode(request.GET.get("after")), before=Cursor.decode(request.GET.get("before"))
     )
     query = request.GET.copy()
@@ -40,7 +41,7 @@ def history(request: HttpRequest) -> HttpResponse:
 @require_GET
 def backup_row(request: HttpRequest, pk: int) -> HttpResponse:
     """One history row, polled while the backup is active; 286 stops the polling."""
-    backup = selectors.backup_for(request.user, pk)
+    backup = backup_for(request.user, pk)
     response = render(request, "backups/history.html#row", {"backup": backup})
     if not backup.is_active:
         response.status_code = HTMX_STOP_POLLING
@@ -73,8 +74,8 @@ def history_export(request: HttpRequest) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def lines():
-        yield writer.writerow([name for name, _ in selectors.CSV_COLUMNS])
-        for row in selectors.history_export_rows(backups):
+        yield writer.writerow([name for name, _ in history_selectors.CSV_COLUMNS])
+        for row in history_selectors.history_export_rows(backups):
             yield writer.writerow([_cell(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

@@ -1,4 +1,3 @@
-import logging
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -8,21 +7,21 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from backups import selectors, tasks
+from access.decorators import login_required
+from access.permissions import Action, projects_for, user_can
+from access.selectors.projects import visible_project_list
 from backups.forms import InstanceFilterForm
-from backups.permissions import Action, projects_for, user_can
-
-from .base import login_required, render_page
-
-log = logging.getLogger(__name__)
+from backups.selectors.instances import instances_page
+from backups.services.sync import projects_sync_request
+from webapp.htmx import render_page
 
 
 @login_required
 @require_GET
 def instance_list(request: HttpRequest) -> HttpResponse:
-    projects = selectors.visible_project_list(request.user)
+    projects = visible_project_list(request.user)
     form = InstanceFilterForm(request.GET, projects=[(p.pk, p.name) for p in projects])
-    page = selectors.instances_page(
+    page = instances_page(
         request.user,
         search=form.value("q", "").strip(),
         project=form.value("project"),
@@ -46,18 +45,12 @@ def instances_refresh(request: HttpRequest) -> HttpResponse:
     projects = list(projects_for(request.user, Action.BACKUP).order_by("name"))
     if not projects:
         raise PermissionDenied
-    try:
-        for project in projects:
-            tasks.sync_project.delay(project.pk)
-    except Exception:  # any broker error: say so instead of a 500; the beat sync still runs
-        log.warning("Could not enqueue a project sync", exc_info=True)
-        messages.error(request, "The refresh could not be started: the task queue is unavailable. Try again shortly.")
-    else:
-        names = ", ".join(project.name for project in projects)
-        messages.info(
-            request,
-            f"Refreshing {names} from the cloud. New, changed and removed instances appear here within a minute.",
-        )
+    projects_sync_request(projects=projects)
+    names = ", ".join(project.name for project in projects)
+    messages.info(
+        request,
+        f"Refreshing {names} from the cloud. New, changed and removed instances appear here within a minute.",
+    )
     # Back to the list as the user left it: htmx may have changed the filters since the page loaded.
     back = urlsplit(request.headers.get("Referer", ""))
     query = QueryDict(back.query).urlencode() if back.path == reverse("backups:instances") else ""

@@ -3,15 +3,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django_htmx.http import HTMX_STOP_POLLING
 
-from backups import selectors
-
-from .base import login_required
+from access.decorators import login_required
+from backups.selectors.overview import overview_for, running_backups
 
 
 @login_required
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    overview = selectors.overview_for(request.user)
+    overview = overview_for(request.user)
     return render(request, "backups/overview.html", {"overview": overview, "running": overview.running})
 
 
@@ -19,7 +18,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_GET
 def overview_running(request: HttpRequest) -> HttpResponse:
     """The "running now" panel, polled while something runs; 286 stops the polling."""
-    running = selectors.running_backups(request.user)
+    running = running_backups(request.user)
     response = render(request, "backups/overview.html#running", {"running": running})
     if not running:
         response.status_code = HTMX_STOP_POLLING

@@ -8,7 +8,9 @@ import pytest
 from django.contrib.auth.models import AbstractUser
 from django.test import Client
 
-from backups.models import Backup, CloudProject, Instance, Membership
+from access.models import CloudProject, Membership
+from backups import publish
+from backups.models import Backup, Instance
 from tests.factories import (
     BackupEventFactory,
     BackupFactory,
@@ -50,9 +52,15 @@ def _fast_passwords(settings):
 
 @pytest.fixture(autouse=True)
 def published(monkeypatch):
-    """Refreshing instances publishes a sync task per project; here the project ids are collected."""
+    """Refreshing instances publishes a sync task per project (after commit); here the project
+    ids are collected instead of reaching the broker."""
     published = []
-    monkeypatch.setattr("backups.tasks.sync_project.delay", published.append)
+
+    def collect(task_name, *args):
+        assert task_name == publish.SYNC_PROJECT
+        published.append(*args)
+
+    monkeypatch.setattr("backups.publish.publish", collect)
     return published
 
 

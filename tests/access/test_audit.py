@@ -9,15 +9,17 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from backups import audit, services
-from backups.models import AuditEvent, AuditTrailIsAppendOnly, Backup, BackupEvent
+from access.models import AuditEvent, AuditTrailIsAppendOnly
+from access.services import audit
+from backups.lifecycle import backup_transition
+from backups.models import Backup, BackupEvent
 from tests.factories import CloudProjectFactory
 
 from .conftest import HTMX, World, text
 
 pytestmark = pytest.mark.django_db
 Action = AuditEvent.Action
-AUDIT = reverse("backups:audit")
+AUDIT = reverse("access:audit")
 
 
 def event(world: World, action=Action.MEMBER_ADDED, **fields) -> AuditEvent:
@@ -65,10 +67,10 @@ def test_the_admin_site_shows_the_trail_read_only(world: World):
     assert not model_admin.has_delete_permission(request, event(world))
     client = world.client("site_admin")
     recorded = event(world)
-    assert client.get(reverse("admin:backups_auditevent_changelist")).status_code == 200
-    assert client.get(reverse("admin:backups_auditevent_add")).status_code == 403
-    assert client.get(reverse("admin:backups_auditevent_delete", args=[recorded.pk])).status_code == 403
-    response = client.post(reverse("admin:backups_auditevent_change", args=[recorded.pk]), {"target": "changed"})
+    assert client.get(reverse("admin:access_auditevent_changelist")).status_code == 200
+    assert client.get(reverse("admin:access_auditevent_add")).status_code == 403
+    assert client.get(reverse("admin:access_auditevent_delete", args=[recorded.pk])).status_code == 403
+    response = client.post(reverse("admin:access_auditevent_change", args=[recorded.pk]), {"target": "changed"})
     assert response.status_code == 403
     assert AuditEvent.objects.get(pk=recorded.pk).target == "x"
 
@@ -109,8 +111,8 @@ def test_a_backup_request_is_audited_with_who_what_and_where_from(world: World):
 def test_every_backup_outcome_is_audited_once(world: World, status, action):
     backup = world.backup
     fields = {"error_code": "JOB_FAILED", "error_message": "Disk full"} if status == "failed" else {}
-    assert services.backup_transition(backup.pk, status, event=BackupEvent.Kind.NOTE, **fields)
-    assert not services.backup_transition(backup.pk, status, event=BackupEvent.Kind.NOTE, **fields)
+    assert backup_transition(backup.pk, status, event=BackupEvent.Kind.NOTE, **fields)
+    assert not backup_transition(backup.pk, status, event=BackupEvent.Kind.NOTE, **fields)
     recorded = AuditEvent.objects.get()
     assert recorded.action == action
     assert recorded.actor is None
@@ -123,7 +125,7 @@ def test_every_backup_outcome_is_audited_once(world: World, status, action):
 def test_a_backup_moving_between_unfinished_states_is_not_an_outcome(world: World):
     queued = Backup.objects.filter(pk=world.backup.pk)
     queued.update(status="queued")
-    services.backup_transition(world.backup.pk, "submitting", event=None)
+    backup_transition(world.backup.pk, "submitting", event=None)
     assert not AuditEvent.objects.exists()
 
 

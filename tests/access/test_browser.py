@@ -9,7 +9,7 @@ import pytest
 from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
-from backups.models import Membership
+from access.models import Membership
 from tests.factories import CloudProjectFactory, MembershipFactory, UserFactory
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop here

@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from backups.models import Membership
+from access.models import Membership
 
 from .conftest import HTMX, ROLES, World
 from .test_matrix import ARGS, EXPECTED, LOGIN, QUERY, Rollback, expected

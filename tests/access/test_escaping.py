@@ -10,8 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from backups import services
-from backups.models import AuditEvent, Instance
+from access.models import AuditEvent
+from backups.models import Instance
+from backups.services.sync import instances_sync
 from tests.factories import BackupEventFactory, BackupFactory, InstanceFactory, UserFactory
 
 from .conftest import HTMX, World, text
@@ -85,7 +86,7 @@ def test_instance_names_from_the_simulator_render_inert(world: World, simulator,
     project.iam_user, project.iam_password = simulator.username, simulator.password
     project.save()
     simulator.add_instance(payload)
-    services.instances_sync(project=project)
+    instances_sync(project=project)
     assert Instance.objects.filter(project=project, name=payload).exists()
     assert_inert(text(world.client("viewer").get(reverse("backups:instances"))), "instances")
 
@@ -102,9 +103,9 @@ def test_people_and_audit_entries_render_inert(world: World, payload):
         details={"reason": payload},
     )
     admin = world.client("admin")
-    assert_inert(text(admin.get(reverse("backups:team", args=[world.project.pk]))), "team")
-    assert_inert(text(admin.get(reverse("backups:audit"))), "audit")
-    assert_inert(text(admin.get(reverse("backups:audit"), **HTMX)), "audit (htmx)")
+    assert_inert(text(admin.get(reverse("access:team", args=[world.project.pk]))), "team")
+    assert_inert(text(admin.get(reverse("access:audit"))), "audit")
+    assert_inert(text(admin.get(reverse("access:audit"), **HTMX)), "audit (htmx)")
 
 
 @pytest.mark.parametrize("formula", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)"])

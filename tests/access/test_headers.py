@@ -32,14 +32,14 @@ def pages(world: World) -> dict[str, tuple[str, str]]:
         "history": ("operator", reverse("backups:history")),
         "detail": ("operator", reverse("backups:backup_detail", args=[world.backup.pk])),
         "create": ("operator", reverse("backups:backup_create", args=[world.instance.pk])),
-        "projects": ("site_admin", reverse("backups:project_list")),
-        "connect": ("site_admin", reverse("backups:project_connect")),
-        "team": ("admin", reverse("backups:team", args=[world.project.pk])),
-        "credentials": ("admin", reverse("backups:project_credentials", args=[world.project.pk])),
-        "audit": ("admin", reverse("backups:audit")),
+        "projects": ("site_admin", reverse("access:project_list")),
+        "connect": ("site_admin", reverse("access:project_connect")),
+        "team": ("admin", reverse("access:team", args=[world.project.pk])),
+        "credentials": ("admin", reverse("access:project_credentials", args=[world.project.pk])),
+        "audit": ("admin", reverse("access:audit")),
         "password": ("viewer", reverse("password_change")),
-        "403": ("viewer", reverse("backups:team", args=[world.project.pk])),
-        "404": ("outsider", reverse("backups:team", args=[world.project.pk])),
+        "403": ("viewer", reverse("access:team", args=[world.project.pk])),
+        "404": ("outsider", reverse("access:team", args=[world.project.pk])),
     }
 
 

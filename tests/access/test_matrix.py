@@ -52,16 +52,16 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     "backups:history_export": {"GET": EVERYONE},
     "backups:backup_detail": {"GET": MEMBERS},
     "backups:backup_row": {"GET": MEMBERS},
-    "backups:project_list": {"GET": ADMINS_ANYWHERE},
-    "backups:project_connect": {"GET": SITE_ADMINS, "POST": SITE_ADMINS},
-    "backups:project_credentials": {"GET": PROJECT_ADMINS, "POST": PROJECT_ADMINS},
-    "backups:team": {"GET": PROJECT_ADMINS},
-    "backups:member_add": {"POST": PROJECT_ADMINS},
-    "backups:member_role": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
-    "backups:member_remove": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
-    "backups:member_deactivate": {"POST": ACCOUNT_CHANGE, "HX-POST": ACCOUNT_CHANGE_HTMX},
-    "backups:member_reactivate": {"POST": ACCOUNT_CHANGE, "HX-POST": ACCOUNT_CHANGE_HTMX},
-    "backups:audit": {"GET": ADMINS_ANYWHERE},
+    "access:project_list": {"GET": ADMINS_ANYWHERE},
+    "access:project_connect": {"GET": SITE_ADMINS, "POST": SITE_ADMINS},
+    "access:project_credentials": {"GET": PROJECT_ADMINS, "POST": PROJECT_ADMINS},
+    "access:team": {"GET": PROJECT_ADMINS},
+    "access:member_add": {"POST": PROJECT_ADMINS},
+    "access:member_role": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
+    "access:member_remove": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
+    "access:member_deactivate": {"POST": ACCOUNT_CHANGE, "HX-POST": ACCOUNT_CHANGE_HTMX},
+    "access:member_reactivate": {"POST": ACCOUNT_CHANGE, "HX-POST": ACCOUNT_CHANGE_HTMX},
+    "access:audit": {"GET": ADMINS_ANYWHERE},
     "login": {"GET": SIGNED_IN_AWAY, "POST": SIGNED_IN_AWAY},
     # Signing out answers POST only, and ends on the sign-in page.
     "logout": {"GET": (405,) * 6, "POST": (LOGIN,) * 6},
@@ -75,13 +75,13 @@ ARGS: dict[str, Callable[[World], list]] = {
     "backups:backup_validate": lambda w: [w.instance.pk],
     "backups:backup_detail": lambda w: [w.backup.pk],
     "backups:backup_row": lambda w: [w.backup.pk],
-    "backups:project_credentials": lambda w: [w.project.pk],
-    "backups:team": lambda w: [w.project.pk],
-    "backups:member_add": lambda w: [w.project.pk],
-    "backups:member_role": lambda w: [w.project.pk, w.member.pk],
-    "backups:member_remove": lambda w: [w.project.pk, w.member.pk],
-    "backups:member_deactivate": lambda w: [w.project.pk, w.member.pk],
-    "backups:member_reactivate": lambda w: [w.project.pk, w.member.pk],
+    "access:project_credentials": lambda w: [w.project.pk],
+    "access:team": lambda w: [w.project.pk],
+    "access:member_add": lambda w: [w.project.pk],
+    "access:member_role": lambda w: [w.project.pk, w.member.pk],
+    "access:member_remove": lambda w: [w.project.pk, w.member.pk],
+    "access:member_deactivate": lambda w: [w.project.pk, w.member.pk],
+    "access:member_reactivate": lambda w: [w.project.pk, w.member.pk],
 }
 QUERY = {"backups:backup_validate": "?field=name"}
 
@@ -157,7 +157,7 @@ def test_each_role_and_method_gets_its_answer(name, world):
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("path", ["/admin/", "/admin/backups/auditevent/", "/admin/auth/user/"])
+@pytest.mark.parametrize("path", ["/admin/", "/admin/access/auditevent/", "/admin/auth/user/"])
 def test_django_admin_is_for_staff_only(world, path):
     for role in ("viewer", "operator", "admin", "outsider"):
         response = world.client(role).get(path)

@@ -11,16 +11,18 @@ from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 
-from backups import services
+from access.models import AuditEvent, CloudProject, Membership
+from access.services import projects as project_services
 from backups.cloud import client_for_project
-from backups.models import AuditEvent, CloudProject, Instance, Membership
+from backups.models import Instance
+from backups.services.sync import instances_sync
 
 from .conftest import HTMX, ROLES, World, text
 from .test_matrix import ARGS, EXPECTED, QUERY
 
 pytestmark = pytest.mark.django_db
 
-CONNECT = reverse("backups:project_connect")
+CONNECT = reverse("access:project_connect")
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens, the connection is refused
 
 
@@ -73,7 +75,7 @@ def test_connecting_checks_shows_what_it_found_then_saves(world: World, cloud, c
     response = client.post(CONNECT, {"confirm": "1"})
     assert response.status_code == 302
     project = CloudProject.objects.get(project_id=cloud.project_id)
-    assert response["Location"] == reverse("backups:team", args=[project.pk])
+    assert response["Location"] == reverse("access:team", args=[project.pk])
     assert project.iam_password == cloud.password
     assert Membership.objects.filter(project=project, user=world.users["admin"], role="admin").exists()
     assert sorted(Instance.objects.filter(project=project).values_list("name", flat=True)) == ["ledger-db", "orders-db"]
@@ -141,7 +143,7 @@ def live_project(world: World, cloud) -> CloudProject:
 
 
 def credentials_url(project) -> str:
-    return reverse("backups:project_credentials", args=[project.pk])
+    return reverse("access:project_credentials", args=[project.pk])
 
 
 def test_wrong_new_credentials_save_nothing(world: World, live_project, cloud):
@@ -158,10 +160,10 @@ def test_wrong_new_credentials_save_nothing(world: World, live_project, cloud):
 
 
 def test_rotating_credentials_proves_them_saves_and_drops_the_cached_token(world: World, live_project, cloud):
-    services.instances_sync(project=live_project)  # caches a token, as the worker does
+    instances_sync(project=live_project)  # caches a token, as the worker does
     key = client_for_project(live_project)._token_key
     assert cache.get(key) is not None
-    assert services._token_cache_key(live_project) == key
+    assert project_services._token_cache_key(live_project) == key
     admin = world.client("admin")
     response = admin.post(
         credentials_url(live_project),
@@ -206,12 +208,12 @@ def test_the_stored_password_appears_on_no_page(world: World):
 
 def test_django_admin_cannot_connect_projects_or_change_roles(world: World):
     client = world.client("site_admin")
-    assert client.get(reverse("admin:backups_cloudproject_add")).status_code == 403
-    change = client.get(reverse("admin:backups_cloudproject_change", args=[world.project.pk]))
+    assert client.get(reverse("admin:access_cloudproject_add")).status_code == 403
+    change = client.get(reverse("admin:access_cloudproject_change", args=[world.project.pk]))
     assert change.status_code == 200
     assert 'name="iam_endpoint"' not in text(change)
     assert 'name="iam_password"' not in text(change)
-    assert client.get(reverse("admin:backups_membership_add")).status_code == 403
-    response = client.post(reverse("admin:backups_membership_change", args=[world.member.pk]), {"role": "admin"})
+    assert client.get(reverse("admin:access_membership_add")).status_code == 403
+    response = client.post(reverse("admin:access_membership_change", args=[world.member.pk]), {"role": "admin"})
     assert response.status_code == 403
     assert Membership.objects.get(pk=world.member.pk).role == "viewer"

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
-from backups.models import AuditEvent, InitialPassword
+from access.models import AuditEvent, InitialPassword
 
 from .conftest import HTMX, PASSWORD, World, text
 
@@ -54,15 +54,15 @@ def test_sign_in_failures_are_audited_with_username_and_address_but_no_password(
     assert all(e.actor_id is None for e in events)
     for event in events:
         assert WRONG not in str(event.details) + event.target
-    html = text(world.client("site_admin").get(reverse("backups:audit") + "?action=sign_in_failed"))
+    html = text(world.client("site_admin").get(reverse("access:audit") + "?action=sign_in_failed"))
     assert "nobody-here" in html
     assert WRONG not in html
 
 
 def test_sign_in_failures_are_for_site_administrators_only(world: World):
     sign_in(Client(), "vera", WRONG)
-    assert "Sign-in failed</span>" not in text(world.client("admin").get(reverse("backups:audit")))
-    assert "Sign-in failed</span>" in text(world.client("site_admin").get(reverse("backups:audit")))
+    assert "Sign-in failed</span>" not in text(world.client("admin").get(reverse("access:audit")))
+    assert "Sign-in failed</span>" in text(world.client("site_admin").get(reverse("access:audit")))
 
 
 def test_lockout_after_the_limit_is_audited_as_such(world: World):
@@ -80,7 +80,7 @@ def test_lockout_after_the_limit_is_audited_as_such(world: World):
 def newcomer(world: World):
     """Created by the project admin on the team page, with an initial password."""
     response = world.client("admin").post(
-        reverse("backups:member_add", args=[world.project.pk]),
+        reverse("access:member_add", args=[world.project.pk]),
         {
             "kind": "new",
             "username": "nora",
@@ -99,7 +99,7 @@ def test_new_member_with_an_initial_password_is_forced_to_change_it(world: World
     client = Client()
     response = sign_in(client, newcomer, "Initial-pass-4821")
     assert response.status_code == 302
-    for url in (reverse("backups:overview"), reverse("backups:history"), reverse("backups:audit"), "/admin/"):
+    for url in (reverse("backups:overview"), reverse("backups:history"), reverse("access:audit"), "/admin/"):
         response = client.get(url)
         assert response.status_code == 302, url
         assert response["Location"] == reverse("password_change"), url
@@ -132,7 +132,7 @@ def test_signing_out_stays_possible_before_the_change(world: World, newcomer):
 
 
 def test_the_initial_password_is_never_shown_or_recorded(world: World, newcomer):
-    html = text(world.client("admin").get(reverse("backups:team", args=[world.project.pk])))
+    html = text(world.client("admin").get(reverse("access:team", args=[world.project.pk])))
     assert "Initial-pass-4821" not in html
     assert "Initial password" in html  # the account's state, in words
     for event in AuditEvent.objects.all():
@@ -143,7 +143,7 @@ def test_the_initial_password_is_never_shown_or_recorded(world: World, newcomer)
 
 def test_a_weak_initial_password_is_refused(world: World):
     response = world.client("admin").post(
-        reverse("backups:member_add", args=[world.project.pk]),
+        reverse("access:member_add", args=[world.project.pk]),
         {"kind": "new", "username": "weak", "role": "viewer", "initial_password": "123"},
     )
     assert response.status_code == 200

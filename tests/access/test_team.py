@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from backups import services
-from backups.models import AuditEvent, Membership
+from access.models import AuditEvent, Membership
+from access.services.accounts import account_deactivate
+from access.services.team import member_remove, member_role_change
 from tests.factories import MembershipFactory, UserFactory
 
 from .conftest import HTMX, World, text
@@ -19,7 +20,7 @@ Role = Membership.Role
 
 def team_url(world: World, name: str = "team", membership: Membership | None = None) -> str:
     args = [world.project.pk] + ([membership.pk] if membership else [])
-    return reverse(f"backups:{name}", args=args)
+    return reverse(f"access:{name}", args=args)
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_the_last_admin_cannot_be_demoted(world: World, admin_membership):
     assert "cannot be demoted" in text(response)
     assert Membership.objects.get(pk=admin_membership.pk).role == Role.ADMIN
     with pytest.raises(ValidationError, match="last admin"):
-        services.member_role_change(membership=admin_membership, role=Role.OPERATOR, by=world.users["site_admin"])
+        member_role_change(membership=admin_membership, role=Role.OPERATOR, by=world.users["site_admin"])
 
 
 def test_the_last_admin_shows_why_its_buttons_are_disabled(world: World):
@@ -60,7 +61,7 @@ def test_the_last_admin_shows_why_its_buttons_are_disabled(world: World):
 
 
 def test_a_second_admin_makes_demotion_possible_and_is_audited(world: World, admin_membership):
-    services.member_role_change(membership=world.member, role=Role.ADMIN, by=world.users["admin"])
+    member_role_change(membership=world.member, role=Role.ADMIN, by=world.users["admin"])
     response = world.client("admin").post(team_url(world, "member_role", admin_membership), {"role": "operator"})
     # Ada demoted herself: the team page is no longer hers, so she goes to the overview.
     assert response.status_code == 302
@@ -75,27 +76,27 @@ def test_a_second_admin_makes_demotion_possible_and_is_audited(world: World, adm
     assert changes[1].project == world.project
     # Now mia is the last admin.
     with pytest.raises(ValidationError):
-        services.member_remove(membership=world.member, by=world.users["admin"])
+        member_remove(membership=world.member, by=world.users["admin"])
 
 
 def test_a_deactivated_admin_does_not_count(world: World, admin_membership):
-    services.member_role_change(membership=world.member, role=Role.ADMIN, by=world.users["admin"])
+    member_role_change(membership=world.member, role=Role.ADMIN, by=world.users["admin"])
     world.member.user.is_active = False
     world.member.user.save()
     with pytest.raises(ValidationError, match="last admin"):
-        services.member_remove(membership=admin_membership, by=world.users["admin"])
+        member_remove(membership=admin_membership, by=world.users["admin"])
 
 
 def test_deactivating_the_last_admin_of_a_project_is_refused(world: World):
     with pytest.raises(ValidationError, match="last admin of eu-de_alpha"):
-        services.account_deactivate(user=world.users["admin"], by=world.users["site_admin"])
+        account_deactivate(user=world.users["admin"], by=world.users["site_admin"])
     assert type(world.users["admin"]).objects.get(pk=world.users["admin"].pk).is_active
 
 
 def test_team_changes_lock_the_project_until_they_commit(world: World, admin_membership):
     """Two admins demoting each other at once: the second waits for the first, then sees it."""
     with CaptureQueriesContext(connection) as queries:
-        services.member_role_change(membership=world.member, role=Role.OPERATOR, by=world.users["admin"])
+        member_role_change(membership=world.member, role=Role.OPERATOR, by=world.users["admin"])
     if connection.vendor == "postgresql":
         assert any("FOR UPDATE" in q["sql"] and "backups_cloudproject" in q["sql"] for q in queries.captured_queries)
     else:
@@ -135,8 +136,8 @@ def test_adding_an_unknown_or_deactivated_account_says_what_to_do(world: World):
 def test_a_member_can_hold_different_roles_in_different_projects(world: World):
     MembershipFactory(user=world.users["viewer"], project=world.other_project, role=Role.ADMIN)
     vera = world.client("viewer")
-    assert vera.get(reverse("backups:team", args=[world.other_project.pk])).status_code == 200
-    assert vera.get(reverse("backups:team", args=[world.project.pk])).status_code == 403
+    assert vera.get(reverse("access:team", args=[world.other_project.pk])).status_code == 200
+    assert vera.get(reverse("access:team", args=[world.project.pk])).status_code == 403
     assert vera.get(reverse("backups:backup_create", args=[world.other_instance.pk])).status_code == 200
     assert vera.get(reverse("backups:backup_create", args=[world.instance.pk])).status_code == 403
 
@@ -162,7 +163,7 @@ def test_site_admin_deactivates_and_reactivates_an_account(world: World):
 
 def test_nobody_deactivates_their_own_account(world: World):
     with pytest.raises(ValidationError, match="your own account"):
-        services.account_deactivate(user=world.users["site_admin"], by=world.users["site_admin"])
+        account_deactivate(user=world.users["site_admin"], by=world.users["site_admin"])
 
 
 def test_project_admins_do_not_see_the_deactivate_button(world: World):

@@ -2,9 +2,9 @@
 
 import pytest
 
-from backups.models import Membership
+from access.models import Membership
 from tests.factories import CloudProjectFactory, InstanceFactory, MembershipFactory, UserFactory
-from tests.ui.helpers import signed_in
+from tests.helpers import signed_in
 
 Role = Membership.Role
 

@@ -15,8 +15,9 @@ from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Page, expect, sync_playwright
 
-from backups import services
-from backups.models import Backup, CloudProject, Membership
+from access.models import CloudProject, Membership
+from backups.models import Backup
+from backups.services.sync import instances_sync
 from tests.factories import BackupEventFactory, BackupFactory, MembershipFactory, UserFactory
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are still
@@ -78,7 +79,7 @@ def console_world(settings, simulator, transactional_db):
     simulator.add_instance("orders-prod")
     simulator.add_instance("payments-prod", status="frozen")
     simulator.add_instance("sessions-cache")
-    services.instances_sync(project=project)
+    instances_sync(project=project)
     operator = UserFactory(username="operator", first_name="Oscar", last_name="Operator", password=PASSWORD)
     MembershipFactory(user=operator, project=project, role=Membership.Role.OPERATOR)
     admin = UserFactory(username="admin", first_name="Ada", last_name="Admin")

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from backups.models import CloudProject
+from access.models import CloudProject
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from backups import services
+from access.models import CloudProject
 from backups.cloud import CloudError
-from backups.models import CloudProject
+from backups.services.sync import project_sync
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         failed = False
         for project in selected:
             try:
-                result = services.project_sync(project=project)
+                result = project_sync(project=project)
             except CloudError as error:
                 failed = True
                 self.stderr.write(f"{project.name}: {error}")

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQL
 
-from backups import selectors
+from backups.selectors import history as selectors
 
 migration = import_module("backups.migrations.0003_backup_name_trigram")
 

@@ -1,8 +1,9 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from backups import services
-from backups.models import CloudProject, Instance
+from access.models import CloudProject
+from backups.models import Instance
+from backups.services.sync import instances_sync
 
 
 @pytest.fixture
@@ -20,5 +21,5 @@ def project(db, simulator):
 def instance(project, simulator) -> Instance:
     """One available Cassandra instance, in the cloud and synced into the console."""
     cloud = simulator.add_instance("orders-prod")
-    services.instances_sync(project=project)
+    instances_sync(project=project)
     return Instance.objects.get(cloud_id=cloud["id"])

@@ -9,8 +9,8 @@ import os
 import pytest
 from django.db import transaction
 
-from backups import services
 from backups.models import Backup
+from backups.services import submission
 from tests.fixtures.worker import Worker, wait_for
 from webapp.celery import app
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 def request(instance, user, name="nightly-0001"):
     with transaction.atomic():  # on_commit publishing runs as it would after a web request
-        return services.backup_request(instance=instance, user=user, name=name, description="integration test")
+        return submission.backup_request(instance=instance, user=user, name=name, description="integration test")
 
 
 def ended(backup_id):

@@ -9,11 +9,11 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backups import selectors
 from backups.models import Backup
+from backups.selectors.instances import suggested_backup_name
 from backups.validators import validate_backup_description, validate_backup_name
 from tests.factories import BackupFactory, InstanceFactory
-from tests.ui.helpers import HTMX, is_fragment, text
+from tests.helpers import HTMX, is_fragment, text
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +156,7 @@ def test_a_request_that_loses_a_race_shows_why(operator_client, instance, monkey
     def lose(**kwargs):
         raise ValidationError({"name": ["Someone was faster."]})
 
-    monkeypatch.setattr("backups.services.backup_request", lose)
+    monkeypatch.setattr("backups.services.submission.backup_request", lose)
     response = operator_client.post(create_url(instance), {"name": "orders-race", "description": "d"})
     assert response.status_code == 200
     assert "Someone was faster." in text(response)
@@ -207,11 +207,11 @@ def test_outsider_gets_404_for_another_projects_instance(outsider_client, instan
 def test_suggested_name_skips_names_already_used_on_the_instance(instance):
     now = datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
     BackupFactory(instance=instance, name="orders-prod-20260304-0506")
-    assert selectors.suggested_backup_name(instance, now) == "orders-prod-20260304-0506-2"
+    assert suggested_backup_name(instance, now) == "orders-prod-20260304-0506-2"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.text(min_size=1, max_size=128))
 def test_suggested_name_always_passes_the_name_rules(instance, name):
     instance.name = name
-    validate_backup_name(selectors.suggested_backup_name(instance))
+    validate_backup_name(suggested_backup_name(instance))

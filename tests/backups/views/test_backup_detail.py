@@ -8,7 +8,7 @@ from django.urls import reverse
 from backups.explanations import explain
 from backups.models import BackupEvent
 from tests.factories import BackupEventFactory, BackupFactory
-from tests.ui.helpers import HTMX, is_fragment, text
+from tests.helpers import HTMX, is_fragment, text
 
 pytestmark = pytest.mark.django_db
 

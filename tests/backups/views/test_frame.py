@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import BackupFactory, MembershipFactory, UserFactory
-from tests.ui.helpers import HTMX, signed_in, text
+from tests.helpers import HTMX, signed_in, text
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +110,7 @@ def test_403_page_is_in_the_console_design(viewer_client, instance):
 
 
 def test_403_page_names_the_role_the_refused_page_needs(operator_client, instance):
-    response = operator_client.get(reverse("backups:team", args=[instance.project_id]))
+    response = operator_client.get(reverse("access:team", args=[instance.project_id]))
     assert response.status_code == 403
     assert "needs the Admin role" in text(response)
 

@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backups.models import Backup
-from backups.selectors import Cursor
+from backups.selectors.history import Cursor
 from tests.factories import BackupFactory, InstanceFactory, UserFactory
-from tests.ui.helpers import HTMX, is_fragment, text
+from tests.helpers import HTMX, is_fragment, text
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from backups import rules
-from backups.models import Membership
+from access.models import CloudProject, Membership
+from backups import publish, rules
+from backups.services.sync import SYNC_REPUBLISH_AFTER, syncs_dispatch_due
 from tests.factories import BackupFactory, CloudProjectFactory, InstanceFactory, MembershipFactory, UserFactory
-from tests.ui.helpers import HTMX, is_fragment, signed_in, text
+from tests.helpers import HTMX, is_fragment, signed_in, text
 
 pytestmark = pytest.mark.django_db
 
@@ -121,37 +122,64 @@ def test_a_user_without_projects_is_told_what_to_do(db):
     assert "You are not a member of any cloud project yet." in text(response)
 
 
-def test_refresh_enqueues_a_sync_per_project_and_says_so(operator_client, project, monkeypatch):
-    enqueued = []
-    monkeypatch.setattr("backups.tasks.sync_project.delay", enqueued.append)
+@pytest.fixture
+def published(monkeypatch):
+    """What the refresh hands to the broker, as (task name, args), instead of the broker."""
+    sent = []
+    monkeypatch.setattr("backups.publish.publish", lambda task_name, *args: sent.append((task_name, args)))
+    return sent
+
+
+@pytest.mark.django_db(transaction=True)  # the sync is published after commit
+def test_refresh_enqueues_a_sync_per_project_and_says_so(operator_client, project, published):
     response = operator_client.post(REFRESH, HTTP_REFERER=f"http://testserver{INSTANCES}?q=orders", follow=True)
-    assert enqueued == [project.pk]
+    assert published == [(publish.SYNC_PROJECT, (project.pk,))]
     assert response.redirect_chain[-1][0] == f"{INSTANCES}?q=orders"
     assert "Refreshing eu-de_prod from the cloud." in text(response)
+    project.refresh_from_db()
+    assert project.sync_requested_at is not None  # the request's durable copy
 
 
-def test_refresh_only_syncs_projects_the_user_operates(operator_client, operator, project, monkeypatch):
+@pytest.mark.django_db(transaction=True)
+def test_refresh_only_syncs_projects_the_user_operates(operator_client, operator, project, published):
     viewer_only = CloudProjectFactory(name="eu-de_readonly")
     MembershipFactory(user=operator, project=viewer_only, role=Membership.Role.VIEWER)
-    enqueued = []
-    monkeypatch.setattr("backups.tasks.sync_project.delay", enqueued.append)
     operator_client.post(REFRESH)
-    assert enqueued == [project.pk]
+    assert published == [(publish.SYNC_PROJECT, (project.pk,))]
+    viewer_only.refresh_from_db()
+    assert viewer_only.sync_requested_at is None
 
 
-def test_refresh_says_when_the_queue_is_down(operator_client, project, monkeypatch):
-    def broker_down(project_id):
+@pytest.mark.django_db(transaction=True)
+def test_refresh_survives_a_broker_outage(operator_client, project, monkeypatch):
+    """Like a backup request: recorded first, published later by the sweep, never lost."""
+
+    def broker_down(task_name, *args):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr("backups.tasks.sync_project.delay", broker_down)
+    monkeypatch.setattr("backups.publish.publish", broker_down)
     response = operator_client.post(REFRESH, follow=True)
-    assert "The refresh could not be started" in text(response)
+    assert response.status_code == 200
+    assert "Refreshing eu-de_prod from the cloud." in text(response)
+    project.refresh_from_db()
+    assert project.sync_requested_at is not None
+
+    sent = []
+    monkeypatch.setattr("backups.publish.publish", lambda task_name, *args: sent.append((task_name, args)))
+    assert syncs_dispatch_due() == 0  # just asked: the first publish may still be on its way
+    long_ago = timezone.now() - SYNC_REPUBLISH_AFTER - timedelta(seconds=1)
+    CloudProject.objects.filter(pk=project.pk).update(sync_requested_at=long_ago)
+    assert syncs_dispatch_due() == 1
+    assert sent == [(publish.SYNC_PROJECT, (project.pk,))]
+    assert syncs_dispatch_due() == 0  # not again at the next tick
 
 
-def test_viewer_may_not_refresh(viewer_client, monkeypatch):
-    monkeypatch.setattr("backups.tasks.sync_project.delay", pytest.fail)
+def test_viewer_may_not_refresh(viewer_client, project, monkeypatch):
+    monkeypatch.setattr("backups.publish.publish", pytest.fail)
     assert viewer_client.post(REFRESH).status_code == 403
     assert viewer_client.get(REFRESH).status_code == 405
+    project.refresh_from_db()
+    assert project.sync_requested_at is None
 
 
 def test_last_sync_time_is_shown(operator_client, project):

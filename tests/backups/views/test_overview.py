@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import BackupFactory, InstanceFactory, UserFactory
-from tests.ui.helpers import HTMX, is_fragment, signed_in, text
+from tests.helpers import HTMX, is_fragment, signed_in, text
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from .views import audit, projects, team
+
+app_name = "access"
+
+urlpatterns = [
+    path("projects/", projects.project_list, name="project_list"),
+    path("projects/connect/", projects.project_connect, name="project_connect"),
+    path("projects/<int:pk>/credentials/", projects.project_credentials, name="project_credentials"),
+    path("projects/<int:pk>/team/", team.team, name="team"),
+    path("projects/<int:pk>/team/add/", team.member_add, name="member_add"),
+    path("projects/<int:pk>/team/<int:member_pk>/role/", team.member_role, name="member_role"),
+    path("projects/<int:pk>/team/<int:member_pk>/remove/", team.member_remove, name="member_remove"),
+    path("projects/<int:pk>/team/<int:member_pk>/deactivate/", team.member_deactivate, name="member_deactivate"),
+    path("projects/<int:pk>/team/<int:member_pk>/reactivate/", team.member_reactivate, name="member_reactivate"),
+    path("audit/", audit.audit_trail, name="audit"),
+]

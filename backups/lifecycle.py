@@ -1,0 +1,68 @@
+"""The life a backup may lead: which status may follow which, and the one function that moves
+a backup along. Every change of a backup's status, by any service, goes through
+`backup_transition`, which records the timeline event and, when the backup ends, the audit
+event; so a stale or duplicate update (a redelivered task, a late poll) changes nothing.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from access.models import AuditEvent
+from access.services import audit
+
+from .models import Backup, BackupEvent
+
+Status = Backup.Status
+
+# Which status a backup may move to from which. Anything else is a stale or duplicate
+# update (a redelivered task, a late poll) and is ignored by `backup_transition`.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.QUEUED: {Status.SUBMITTING, Status.FAILED},
+    Status.SUBMITTING: {Status.QUEUED, Status.RUNNING, Status.FAILED},
+    Status.RUNNING: {Status.COMPLETED, Status.FAILED, Status.UNKNOWN},
+    Status.UNKNOWN: {Status.RUNNING, Status.COMPLETED, Status.FAILED},
+    Status.COMPLETED: set(),
+    Status.FAILED: set(),
+}
+
+
+def statuses_leading_to(status: str) -> list[str]:
+    return [source for source, targets in TRANSITIONS.items() if status in targets]
+
+
+def backup_transition(pk: int, to: str, /, *, event: str | None, message: str = "", **fields) -> bool:
+    """Move a backup to `to` if its current status allows it; record the event if it moved.
+
+    The conditional UPDATE is the claim: of two workers racing, one sees a row count of 1.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        moved = Backup.objects.filter(pk=pk, status__in=statuses_leading_to(to)).update(status=to, **fields)
+        if moved and event:
+            BackupEvent.objects.create(backup_id=pk, at=now, kind=event, message=message)
+        if moved and to in _OUTCOME_AUDIT:
+            _audit_backup_outcome(pk, _OUTCOME_AUDIT[to])
+    return bool(moved)
+
+
+# Every way a backup ends passes through `backup_transition`: the one place to audit it.
+_OUTCOME_AUDIT = {
+    Status.COMPLETED: AuditEvent.Action.BACKUP_COMPLETED,
+    Status.FAILED: AuditEvent.Action.BACKUP_FAILED,
+    Status.UNKNOWN: AuditEvent.Action.BACKUP_UNKNOWN,
+}
+
+
+def _audit_backup_outcome(pk: int, action: str) -> None:
+    backup = Backup.objects.select_related("instance__project").get(pk=pk)
+    details = {"backup": backup.pk, "instance": backup.instance.name, "name": backup.name, "status": backup.status}
+    if backup.error_code:
+        details |= {"error_code": backup.error_code, "reason": backup.error_message[:300]}
+    audit.record(
+        action, project=backup.instance.project, target=f"{backup.instance.name} / {backup.name}", details=details
+    )
+
+
+def backup_event_record(backup_id: int, kind: str, message: str) -> None:
+    """Add a line to a backup's timeline that comes with no change of status."""
+    BackupEvent.objects.create(backup_id=backup_id, at=timezone.now(), kind=kind, message=message)

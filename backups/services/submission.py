@@ -1,0 +1,247 @@
+"""Requesting a backup and submitting it to the cloud, exactly once.
+
+How a request travels (each step is safe to repeat, so a task delivered twice, a worker
+killed mid-task or a broker outage never loses a request or creates a backup twice):
+
+1. `backup_request` commits a QUEUED row (the outbox) and, after commit, publishes the
+   submit task. If the broker is down the row stays QUEUED; `backups_dispatch_due` (beat)
+   publishes it later.
+2. `backup_submit` claims the row with a conditional UPDATE (QUEUED -> SUBMITTING with a
+   lease). Any attempt after the first looks the backup up by name before POSTing, because
+   an earlier attempt may have created it without our knowing (the create API has no
+   idempotency key; FIELD-NOTES). Retryable errors put the row back to QUEUED with a
+   backoff; permanent ones fail it with the cloud's code and message.
+3. From RUNNING on, `tracking.py` follows it to its end.
+"""
+
+import logging
+import random
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from access.models import AuditEvent
+from access.services import audit
+from backups import publish, rules
+from backups.cloud import (
+    AmbiguousRequest,
+    CloudBackup,
+    CloudError,
+    DjangoCacheCallBudget,
+    Throttled,
+    client_for_project,
+)
+from backups.lifecycle import backup_transition
+from backups.models import Backup, BackupEvent, Instance
+from backups.services.tracking import poll_interval
+
+log = logging.getLogger(__name__)
+
+Status = Backup.Status
+
+# A worker that claimed a backup this long ago is dead: the submit task's hard time limit
+# (backups/tasks.py) is shorter, so the lease never lapses under a live worker.
+SUBMIT_LEASE = timedelta(seconds=settings.BACKUP_SUBMIT_LEASE_SECONDS)
+MAX_SUBMIT_ATTEMPTS = 6
+# A queued backup handed to the broker this long ago but still queued is published again.
+REPUBLISH_AFTER = timedelta(seconds=90)
+
+
+def submit_retry_delay(attempt: int) -> timedelta:
+    """Exponential backoff with jitter, capped well below the broker's visibility timeout."""
+    base = min(settings.BACKUP_RETRY_BASE_SECONDS * 2 ** (attempt - 1), 300)
+    return timedelta(seconds=base * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not crypto
+
+
+def backup_request(*, instance: Instance, user, name: str, description: str) -> Backup:
+    """Record a backup request and hand it to the worker once the row is committed.
+
+    Raises ValidationError (keyed by field) when a rule of `rules.validate_backup_request`
+    is broken, including when another request won a race for the same instance or name.
+    """
+    rules.validate_backup_request(instance=instance, name=name, description=description)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            backup = Backup.objects.create(
+                instance=instance,
+                name=name,
+                description=description,
+                origin=Backup.Origin.DASHBOARD,
+                requested_by=user,
+                requested_at=now,
+                next_attempt_at=now,
+            )
+            who = user.get_full_name() or user.username
+            BackupEvent.objects.create(backup=backup, at=now, kind=BackupEvent.Kind.REQUESTED, message=f"by {who}")
+            audit.record(
+                AuditEvent.Action.BACKUP_REQUESTED,
+                actor=user,
+                project=instance.project,
+                target=f"{instance.name} / {name}",
+                details={
+                    "backup": backup.pk,
+                    "instance": instance.name,
+                    "instance_id": instance.cloud_id,
+                    "name": name,
+                },
+            )
+    except IntegrityError:
+        # A concurrent request (a double click, another tab) got there first: say why.
+        rules.validate_backup_request(instance=instance, name=name, description=description)
+        raise
+    transaction.on_commit(partial(backup_publish, backup_id=backup.pk))
+    return backup
+
+
+def backup_publish(*, backup_id: int) -> bool:
+    """Hand a queued backup to the broker. A failure only delays it: the sweep retries."""
+    try:
+        publish.publish(publish.SUBMIT_BACKUP, backup_id)
+    except Exception:  # any broker or connection error: the row is the durable copy
+        log.warning("Broker unavailable: backup %s stays queued until the next sweep", backup_id, exc_info=True)
+        return False
+    Backup.objects.filter(pk=backup_id, status=Status.QUEUED).update(enqueued_at=timezone.now())
+    return True
+
+
+def backups_dispatch_due() -> int:
+    """The outbox sweep: publish queued backups that are due and not recently published,
+    and those whose submitting worker died (lapsed lease)."""
+    now = timezone.now()
+    due = Backup.objects.filter(
+        Q(status=Status.QUEUED, next_attempt_at__lte=now)
+        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REPUBLISH_AFTER))
+        | Q(status=Status.SUBMITTING, claimed_at__lt=now - SUBMIT_LEASE)
+    ).values_list("pk", flat=True)[:500]
+    return sum(backup_publish(backup_id=pk) for pk in due)
+
+
+def backup_submit(*, backup_id: int) -> None:
+    """Create the backup in the cloud, exactly once, whatever happened before."""
+    now = timezone.now()
+    claimed = (
+        Backup.objects.filter(pk=backup_id)
+        .filter(
+            Q(status=Status.QUEUED, next_attempt_at__lte=now)
+            | Q(status=Status.SUBMITTING, claimed_at__lt=now - SUBMIT_LEASE)
+        )
+        .update(status=Status.SUBMITTING, claimed_at=now, submit_attempts=F("submit_attempts") + 1)
+    )
+    if not claimed:
+        return  # a duplicate delivery, or another worker holds it, or it is done
+    backup = Backup.objects.select_related("instance__project").get(pk=backup_id)
+    instance = backup.instance
+    client = client_for_project(instance.project, call_budget=_submission_budget())
+    try:
+        if backup.submit_attempts > 1:
+            existing = client.find_backup_by_name(instance.cloud_id, backup.name)
+            if existing:
+                _backup_adopt(backup, existing, "Found in the cloud after an interrupted attempt")
+                return
+        created = client.create_backup(instance.cloud_id, backup.name, backup.description)
+    except Throttled as error:
+        if error.status is None:  # our own budget said "not now": nothing was sent
+            _backup_defer(backup, error.retry_after)
+        else:
+            _backup_retry(backup, error)
+    except AmbiguousRequest as error:
+        # Maybe created, maybe not: the next attempt looks it up by name before POSTing.
+        _backup_retry(backup, error)
+    except CloudError as error:
+        if error.error_code == "DBS.201201":  # "the backup already exists": an earlier attempt made it
+            existing = client.find_backup_by_name(instance.cloud_id, backup.name)
+            if existing:
+                _backup_adopt(backup, existing, "Found in the cloud after an interrupted attempt")
+                return
+        if error.retryable:
+            _backup_retry(backup, error)
+        else:
+            _backup_fail(backup, error.error_code or "AUTH", error.error_msg or str(error))
+    else:
+        backup_transition(
+            backup.pk,
+            Status.RUNNING,
+            event=BackupEvent.Kind.SUBMITTED,
+            message=f"Cloud job {created.job_id}, backup {created.backup_id}",
+            job_id=created.job_id,
+            backup_id=created.backup_id,
+            started_at=timezone.now(),
+            progress=0,
+            next_poll_at=timezone.now() + poll_interval(timedelta(0)),
+            last_seen_in_cloud_at=timezone.now(),
+        )
+
+
+def backup_release(*, backup_id: int) -> None:
+    """Return a backup whose submission was cut short to the outbox, as after an ambiguous call."""
+    backup = Backup.objects.get(pk=backup_id)
+    _backup_retry(backup, AmbiguousRequest("The submission took too long and was stopped."))
+
+
+def _backup_adopt(backup: Backup, cloud_backup: CloudBackup, message: str) -> None:
+    now = timezone.now()
+    backup_transition(
+        backup.pk,
+        Status.RUNNING,
+        event=BackupEvent.Kind.SUBMITTED,
+        message=f"{message}: backup {cloud_backup.id}",
+        backup_id=cloud_backup.id,
+        started_at=cloud_backup.begin_time or now,
+        next_poll_at=now,
+        last_seen_in_cloud_at=now,
+    )
+
+
+def _submission_budget() -> DjangoCacheCallBudget:
+    # Creations leave a fifth of each minute's calls to polling, and wait briefly rather
+    # than hold a worker: a burst of requests must not hide the progress of running backups.
+    limit = settings.CLOUD_CALLS_PER_MINUTE
+    return DjangoCacheCallBudget(limit, reserve=max(1, limit // 5), max_wait=5)
+
+
+def _backup_defer(backup: Backup, seconds: float) -> None:
+    """Put a backup back in the outbox without counting an attempt: no call was made."""
+    backup_transition(
+        backup.pk,
+        Status.QUEUED,
+        event=None,
+        submit_attempts=F("submit_attempts") - 1,
+        next_attempt_at=timezone.now() + timedelta(seconds=seconds),
+        enqueued_at=None,
+        claimed_at=None,
+    )
+
+
+def _backup_retry(backup: Backup, error: CloudError) -> None:
+    if backup.submit_attempts >= MAX_SUBMIT_ATTEMPTS:
+        _backup_fail(backup, error.error_code or "UNREACHABLE", error.error_msg or str(error))
+        return
+    delay = submit_retry_delay(backup.submit_attempts)
+    if isinstance(error, Throttled):
+        delay = max(delay, timedelta(seconds=error.retry_after))
+    backup_transition(
+        backup.pk,
+        Status.QUEUED,
+        event=BackupEvent.Kind.RETRY,
+        message=f"Attempt {backup.submit_attempts} did not go through ({error}); trying again in {delay.seconds} s",
+        next_attempt_at=timezone.now() + delay,
+        enqueued_at=None,
+        claimed_at=None,
+    )
+
+
+def _backup_fail(backup: Backup, code: str, message: str) -> None:
+    backup_transition(
+        backup.pk,
+        Status.FAILED,
+        event=BackupEvent.Kind.FAILED,
+        message=f"{code}: {message}",
+        error_code=code,
+        error_message=message,
+        finished_at=timezone.now(),
+    )

@@ -1,0 +1,146 @@
+"""Keeping the console's picture of the cloud complete and honest: the instances of each
+project (gone ones keep their history), and backups made outside this console.
+
+The beat syncs every project periodically (`tasks.sync_projects`). A sync someone asks for
+("Refresh from cloud") is recorded on the project first (`sync_requested_at`) and published
+after commit, like a backup request: if the broker is down, `syncs_dispatch_due` (beat)
+publishes it once it is back.
+"""
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from access.models import CloudProject
+from backups import publish
+from backups.cloud import client_for_project
+from backups.models import Backup, BackupEvent, Instance
+
+log = logging.getLogger(__name__)
+
+Status = Backup.Status
+# A requested sync handed to the broker this long ago but not started is published again.
+SYNC_REPUBLISH_AFTER = timedelta(seconds=90)
+
+
+def projects_sync_request(*, projects: list[CloudProject]) -> None:
+    """Ask the worker to sync these projects now; the request outlives a broker outage."""
+    now = timezone.now()
+    pks = [project.pk for project in projects]
+    with transaction.atomic():
+        CloudProject.objects.filter(pk__in=pks).update(sync_requested_at=now)
+        for pk in pks:
+            transaction.on_commit(partial(project_sync_publish, project_id=pk))
+
+
+def project_sync_publish(*, project_id: int) -> bool:
+    """Hand a project's sync to the broker. A failure only delays it: the sweep retries."""
+    try:
+        publish.publish(publish.SYNC_PROJECT, project_id)
+    except Exception:  # any broker or connection error: the project row is the durable copy
+        log.warning("Broker unavailable: the sync of project %s waits for the next sweep", project_id)
+        return False
+    return True
+
+
+def syncs_dispatch_due() -> int:
+    """The sweep for requested syncs that the broker did not get (or no worker started)."""
+    stale = timezone.now() - SYNC_REPUBLISH_AFTER
+    due = CloudProject.objects.filter(sync_requested_at__lt=stale).values_list("pk", flat=True)
+    published = 0
+    for pk in due:
+        if project_sync_publish(project_id=pk):
+            # Not again before another interval has passed, unless someone asks anew.
+            CloudProject.objects.filter(pk=pk, sync_requested_at__lt=stale).update(sync_requested_at=timezone.now())
+            published += 1
+    return published
+
+
+def instances_sync(*, project: CloudProject) -> dict[str, int]:
+    """Refresh the project's Cassandra instances from the cloud; keep the history of gone ones."""
+    cloud_instances = client_for_project(project).list_instances(datastore_type="cassandra")
+    now = timezone.now()
+    seen = set()
+    created = 0
+    for item in cloud_instances:
+        seen.add(item.id)
+        _, was_created = Instance.objects.update_or_create(
+            project=project,
+            cloud_id=item.id,
+            defaults={
+                "name": item.name,
+                "status": item.status,
+                "mode": item.mode,
+                "datastore_version": item.datastore_version,
+                "synced_at": now,
+                "gone_at": None,
+            },
+        )
+        created += was_created
+    gone = Instance.objects.filter(project=project, gone_at__isnull=True).exclude(cloud_id__in=seen).update(gone_at=now)
+    CloudProject.objects.filter(pk=project.pk).update(instances_synced_at=now)
+    return {"instances": len(seen), "new": created, "gone": gone}
+
+
+def backups_import(*, project: CloudProject) -> dict[str, int]:
+    """Bring backups made outside this console into the history, and notice deleted ones."""
+    cloud_backups = client_for_project(project).list_backups()
+    instances = {i.cloud_id: i for i in Instance.objects.filter(project=project)}
+    known = dict(
+        Backup.objects.filter(instance__project=project).exclude(backup_id="").values_list("backup_id", "status")
+    )
+    ours_in_flight = set(
+        Backup.objects.filter(
+            instance__project=project, origin=Backup.Origin.DASHBOARD, status__in=Backup.ACTIVE_STATUSES
+        ).values_list("instance__cloud_id", "name")
+    )
+    now = timezone.now()
+    imported = 0
+    for cb in cloud_backups:
+        instance = instances.get(cb.instance_id)
+        if cb.id in known or instance is None or (cb.instance_id, cb.name) in ours_in_flight:
+            continue  # already ours, an instance we do not follow, or our own create in flight
+        status = {"COMPLETED": Status.COMPLETED, "FAILED": Status.FAILED}.get(cb.status, Status.RUNNING)
+        origin = Backup.Origin.CLOUD_AUTO if cb.type == "Auto" else Backup.Origin.CLOUD_MANUAL
+        try:
+            with transaction.atomic():
+                backup = Backup.objects.create(
+                    instance=instance,
+                    name=cb.name,
+                    description=cb.description,
+                    origin=origin,
+                    requested_at=cb.begin_time or now,
+                    status=status,
+                    progress=100 if status == Status.COMPLETED else 0,
+                    backup_id=cb.id,
+                    size_kb=cb.size_kb,
+                    started_at=cb.begin_time,
+                    finished_at=cb.end_time if status != Status.RUNNING else None,
+                    last_seen_in_cloud_at=now,
+                    next_poll_at=now if status == Status.RUNNING else None,
+                    error_code="JOB_FAILED" if status == Status.FAILED else "",
+                )
+                BackupEvent.objects.create(
+                    backup=backup, at=now, kind=BackupEvent.Kind.NOTE, message=f"Found in the cloud ({cb.type})"
+                )
+        except IntegrityError:
+            continue  # another running backup on the instance; the next sync retries
+        imported += 1
+    listed = {cb.id for cb in cloud_backups}
+    deleted = (
+        Backup.objects.filter(instance__project=project, status=Status.COMPLETED, deleted_in_cloud_at__isnull=True)
+        .exclude(backup_id="")
+        .exclude(backup_id__in=listed)
+        .update(deleted_in_cloud_at=now)
+    )
+    return {"imported": imported, "deleted_in_cloud": deleted}
+
+
+def project_sync(*, project: CloudProject) -> dict[str, int]:
+    """Instances first, then backups: imported backups need their instance. Answers a
+    requested sync too, whatever its outcome (a failure is logged; the beat tries again)."""
+    CloudProject.objects.filter(pk=project.pk, sync_requested_at__isnull=False).update(sync_requested_at=None)
+    return instances_sync(project=project) | backups_import(project=project)
