@@ -5,6 +5,7 @@ Each handler runs with the world lock held and after the gateway has admitted th
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -308,10 +309,14 @@ def list_backups(world: World, request: Request, project_id: str) -> Response:
     if (begin is None) != (end is None) or (begin is not None and end < begin):
         raise parameter_error()
 
+    stale = world.config.stale_backup_lists > 0
+    if stale:
+        world.config = dataclasses.replace(world.config, stale_backup_lists=world.config.stale_backup_lists - 1)
     found = [
         backup
         for backup in world.backups.values()
         if backup.project_id == project_id
+        and not (stale and backup.job.running)
         # Every simulated backup is an instance backup; none are database/table backups.
         and policy_type == "Instance"
         and _param(request, "instance_id") in (None, backup.instance_id)

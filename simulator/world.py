@@ -117,6 +117,9 @@ class Config:
     throttle_rate: float = 0.0
     drop_connection_after_create: int = 0
     drop_connection_rate: float = 0.0
+    # The next N backup-list answers leave out backups still being made, as a list that lags
+    # behind a create would.
+    stale_backup_lists: int = 0
     jobs_never_finish: bool = False
     busy_error_code: str = "DBS.201015"
 
@@ -150,6 +153,7 @@ CONFIG_RULES: dict[str, Callable[[Any], Any]] = {
     "throttle_rate": _rate,
     "drop_connection_after_create": _non_negative_int,
     "drop_connection_rate": _rate,
+    "stale_backup_lists": _non_negative_int,
     "jobs_never_finish": _bool,
     "busy_error_code": _busy_code,
 }

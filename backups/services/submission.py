@@ -47,6 +47,8 @@ Status = Backup.Status
 # (backups/tasks.py) is shorter, so the lease never lapses under a live worker.
 SUBMIT_LEASE = timedelta(seconds=settings.BACKUP_SUBMIT_LEASE_SECONDS)
 MAX_SUBMIT_ATTEMPTS = 6
+# "The backup already exists" (error_codes.rst): the name is taken on the instance.
+BACKUP_EXISTS = "DBS.201201"
 # A queued backup handed to the broker this long ago but still queued is published again.
 REPUBLISH_AFTER = timedelta(seconds=90)
 
@@ -153,12 +155,9 @@ def backup_submit(*, backup_id: int) -> None:
         # Maybe created, maybe not: the next attempt looks it up by name before POSTing.
         _backup_retry(backup, error)
     except CloudError as error:
-        if error.error_code == "DBS.201201":  # "the backup already exists": an earlier attempt made it
-            existing = client.find_backup_by_name(instance.cloud_id, backup.name)
-            if existing:
-                _backup_adopt(backup, existing, "Found in the cloud after an interrupted attempt")
-                return
-        if error.retryable:
+        if error.error_code == BACKUP_EXISTS and backup.submit_attempts > 1:
+            _backup_reconcile(client, backup)
+        elif error.retryable:
             _backup_retry(backup, error)
         else:
             _backup_fail(backup, error.error_code or "AUTH", error.error_msg or str(error))
@@ -175,6 +174,25 @@ def backup_submit(*, backup_id: int) -> None:
             next_poll_at=timezone.now() + poll_interval(timedelta(0)),
             last_seen_in_cloud_at=timezone.now(),
         )
+
+
+def _backup_reconcile(client, backup: Backup) -> None:
+    """The cloud says the name is taken, after an earlier attempt of ours: that attempt made it,
+    and the lookup before this attempt missed it (the backup list can lag behind a create).
+    Look again; if it is still not listed, the next attempt looks once more, rather than fail
+    a backup that exists or create a second one.
+
+    On a first attempt the same answer means someone made a backup of that name outside this
+    console: that is not ours to adopt, and the request fails with the cloud's reason."""
+    try:
+        existing = client.find_backup_by_name(backup.instance.cloud_id, backup.name)
+    except CloudError as error:
+        _backup_retry(backup, error)
+        return
+    if existing:
+        _backup_adopt(backup, existing, "Found in the cloud after an interrupted attempt")
+    else:
+        _backup_retry(backup, AmbiguousRequest("The cloud has this backup but does not list it yet."))
 
 
 def backup_release(*, backup_id: int) -> None:

@@ -61,6 +61,21 @@ def test_dropped_create_leaves_the_client_guessing_but_the_backup_exists(simulat
     assert simulator.counters()["by_status"]["dropped"] == 1
 
 
+def test_stale_backup_lists_leave_out_backups_still_being_made_then_catch_up(simulator):
+    instance = simulator.add_instance("orders-prod")
+    token = simulator.token()
+    assert _create(simulator, token, instance["id"], name="nightly").status_code == 202
+    simulator.configure(stale_backup_lists=1)
+
+    def listed():
+        path = f"/v3.1/{simulator.project_id}/backups?instance_id={instance['id']}"
+        return [b["name"] for b in simulator.api("GET", path, token).json()["backups"]]
+
+    assert listed() == []  # the lagging answer: the create is not listed yet
+    assert listed() == ["nightly"]  # and the next one has caught up
+    assert simulator.configure()["stale_backup_lists"] == 0
+
+
 def test_refused_create_is_not_dropped(simulator):
     token = simulator.token()
     simulator.configure(drop_connection_after_create=1)
@@ -154,6 +169,7 @@ def test_config_returns_every_setting_and_refuses_bad_values(simulator):
         "throttle_rate": 0.0,
         "drop_connection_after_create": 0,
         "drop_connection_rate": 0.0,
+        "stale_backup_lists": 0,
         "jobs_never_finish": False,
         "busy_error_code": "DBS.201015",
     }

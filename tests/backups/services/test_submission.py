@@ -2,10 +2,13 @@
 over real HTTP. One step at a time, to pin down each rule; test_worker.py runs the same
 path end to end through Celery."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
+from backups import publish
 from backups.models import Backup, BackupEvent, Instance
 from backups.services import submission, sync, tracking
 
@@ -85,6 +88,104 @@ def test_dropped_connection_after_create_is_reconciled_not_resent(instance, requ
     assert backup.backup_id == named(simulator, instance, backup.name)[0]["id"]
     assert len(named(simulator, instance, backup.name)) == 1
     assert simulator.counters()["by_kind"]["create_backup"] == 1
+
+
+def test_backup_exists_answer_after_an_interrupted_attempt_adopts_the_backup(instance, requester, simulator):
+    """The lookup before a retry can miss a backup an earlier attempt made (the backup list lags
+    behind a create); the create then meets DBS.201201, and the backup is adopted, not lost."""
+    simulator.configure(drop_connection_after_create=1)
+    backup = request(instance, requester)
+    submission.backup_submit(backup_id=backup.pk)  # made in the cloud, but the answer is lost
+    simulator.configure(stale_backup_lists=1)  # the lookup before the next create misses it
+    Backup.objects.filter(pk=backup.pk).update(next_attempt_at=timezone.now())
+    submission.backup_submit(backup_id=backup.pk)
+    backup.refresh_from_db()
+    assert backup.status == Backup.Status.RUNNING
+    assert backup.backup_id == named(simulator, instance, backup.name)[0]["id"]
+    assert len(named(simulator, instance, backup.name)) == 1
+    assert simulator.counters()["by_kind"]["create_backup"] == 2  # the lost answer, then DBS.201201
+    assert (
+        "Found in the cloud after an interrupted attempt" in backup.events.get(kind=BackupEvent.Kind.SUBMITTED).message
+    )
+
+
+def test_backup_exists_answer_while_the_list_still_lags_is_retried_not_failed(instance, requester, simulator):
+    simulator.configure(drop_connection_after_create=1)
+    backup = request(instance, requester)
+    submission.backup_submit(backup_id=backup.pk)
+    simulator.configure(stale_backup_lists=2)  # both lookups of the next attempt miss it
+    Backup.objects.filter(pk=backup.pk).update(next_attempt_at=timezone.now())
+    submission.backup_submit(backup_id=backup.pk)
+    backup.refresh_from_db()
+    assert backup.status == Backup.Status.QUEUED  # it exists: look again, never fail it
+    Backup.objects.filter(pk=backup.pk).update(next_attempt_at=timezone.now())
+    submission.backup_submit(backup_id=backup.pk)  # the list has caught up
+    backup.refresh_from_db()
+    assert backup.status == Backup.Status.RUNNING
+    assert len(named(simulator, instance, backup.name)) == 1
+
+
+def test_a_name_taken_outside_the_console_fails_the_request_instead_of_adopting(instance, requester, simulator):
+    """On a first attempt, "already exists" means someone else's backup: not ours to report on."""
+    token = simulator.token()
+    made_elsewhere = simulator.api(
+        "POST",
+        f"/v3/{simulator.project_id}/instances/{instance.cloud_id}/backups",
+        token,
+        json={"name": "nightly-0001", "description": "made in the cloud console"},
+    )
+    assert made_elsewhere.status_code == 202
+    simulator.finish_backup(made_elsewhere.json()["backup_id"])
+    backup = request(instance, requester, name="nightly-0001")
+    submission.backup_submit(backup_id=backup.pk)
+    backup.refresh_from_db()
+    assert backup.status == Backup.Status.FAILED
+    assert backup.error_code == "DBS.201201"
+    assert backup.backup_id == ""
+    assert len(named(simulator, instance, "nightly-0001")) == 1
+
+
+def test_the_outbox_sweep_publishes_what_the_broker_missed_and_lapsed_leases(instance, requester, monkeypatch):
+    """The sweep (beat, every few seconds) is what makes a request survive a broker outage."""
+    sent = []
+    monkeypatch.setattr("backups.publish.publish", lambda task_name, *args: sent.append((task_name, *args)))
+    now = timezone.now()
+    missed = request(instance, requester)  # published after commit: sent once
+    assert sent == [(publish.SUBMIT_BACKUP, missed.pk)]
+    sent.clear()
+    Backup.objects.filter(pk=missed.pk).update(enqueued_at=None)  # as if the broker had been down
+    assert submission.backups_dispatch_due() == 1
+    assert sent == [(publish.SUBMIT_BACKUP, missed.pk)]
+    missed.refresh_from_db()
+    assert missed.enqueued_at is not None
+    sent.clear()
+    assert submission.backups_dispatch_due() == 0  # just handed over: not again at the next tick
+
+    Backup.objects.filter(pk=missed.pk).update(enqueued_at=now - submission.REPUBLISH_AFTER - timedelta(seconds=1))
+    assert submission.backups_dispatch_due() == 1  # handed over long ago and still queued: again
+    Backup.objects.filter(pk=missed.pk).update(
+        status=Backup.Status.QUEUED, enqueued_at=None, next_attempt_at=now + timedelta(minutes=1)
+    )
+    sent.clear()
+    assert submission.backups_dispatch_due() == 0  # waiting for its backoff: not yet
+
+    dead = Backup.objects.filter(pk=missed.pk)
+    dead.update(status=Backup.Status.SUBMITTING, claimed_at=now - submission.SUBMIT_LEASE + timedelta(seconds=30))
+    assert submission.backups_dispatch_due() == 0  # its worker may still be at it
+    dead.update(claimed_at=now - submission.SUBMIT_LEASE - timedelta(seconds=1))
+    assert submission.backups_dispatch_due() == 1  # its worker died: another takes over
+    assert sent == [(publish.SUBMIT_BACKUP, missed.pk)]
+
+
+def test_a_publish_that_fails_leaves_the_request_queued_for_the_sweep(instance, requester, monkeypatch):
+    def broker_down(task_name, *args):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr("backups.publish.publish", broker_down)
+    backup = request(instance, requester)
+    backup.refresh_from_db()
+    assert backup.status == Backup.Status.QUEUED
+    assert backup.enqueued_at is None  # the sweep's sign that the broker never got it
 
 
 def test_permanent_cloud_refusal_fails_the_backup_with_code_and_message(instance, requester, simulator):
