@@ -7,9 +7,10 @@ import logging
 import secrets
 import sys
 
+from .config import Config
 from .demo import ACCOUNT, WORLDS
 from .server import make_server, serve_until_signalled
-from .world import Config, World
+from .world import World
 
 log = logging.getLogger("simulator")
 

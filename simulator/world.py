@@ -8,7 +8,6 @@ the functions that handle requests read and change state freely. Anything that d
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import threading
 import time
@@ -17,6 +16,8 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .config import Config
 
 # Per-node upload bandwidth is 20-70 MB/s (user guide, "Managing Manual Backups", FIELD-NOTES);
 # seeded backups take as long as their size needs at this rate.
@@ -62,100 +63,6 @@ DATASTORES: dict[str, Datastore] = {
     "mongodb": Datastore("4.0", None, "ReplicaSet", "8635", "geminidb.mongodb.xlarge.4", "node"),
     "redis": Datastore("5.0", None, "Cluster", "6379", "geminidb.redis.large.4", "node"),
     "influxdb": Datastore("1.8", None, "Cluster", "8635", "geminidb.influxdb.xlarge.4", "node"),
-}
-
-
-def _rate(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError("must be a number from 0 to 1")
-    return float(value)
-
-
-def _non_negative_number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError("must be a number >= 0")
-    return float(value)
-
-
-def _non_negative_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError("must be an integer >= 0")
-    return value
-
-
-def _positive_int(value: Any) -> int:
-    if _non_negative_int(value) == 0:
-        raise ValueError("must be an integer >= 1")
-    return value
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("must be true or false")
-    return value
-
-
-def _busy_code(value: Any) -> str:
-    # error_codes.rst documents both codes for "another operation is in progress"; the
-    # default is the one README.md names, the other lets a client's handling of it be tested.
-    if value not in ("DBS.201015", "DBS.200019"):
-        raise ValueError('must be "DBS.201015" or "DBS.200019"')
-    return value
-
-
-@dataclass(frozen=True)
-class Config:
-    """Run-time behaviour and fault injection; set by CLI flags and ``POST /_sim/config``."""
-
-    job_seconds: float = 60.0
-    failure_rate: float = 0.1
-    token_ttl: int = 86400
-    rate_limit_per_minute: int = 0
-    backup_jobs_listed: bool = True
-    latency_ms: int = 0
-    error_rate: float = 0.0
-    throttle_rate: float = 0.0
-    drop_connection_after_create: int = 0
-    drop_connection_rate: float = 0.0
-    # The next N backup-list answers leave out backups still being made, as a list that lags
-    # behind a create would.
-    stale_backup_lists: int = 0
-    jobs_never_finish: bool = False
-    busy_error_code: str = "DBS.201015"
-
-    def changed(self, changes: Mapping[str, Any]) -> Config:
-        """Return a copy with ``changes`` applied; raise ValueError naming every bad key."""
-        problems = [f"{key}: unknown setting" for key in changes if key not in CONFIG_RULES]
-        values = {}
-        for key, value in changes.items():
-            if key in CONFIG_RULES:
-                try:
-                    values[key] = CONFIG_RULES[key](value)
-                except ValueError as error:
-                    problems.append(f"{key}: {error}")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return dataclasses.replace(self, **values)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The settings as JSON-ready data."""
-        return dataclasses.asdict(self)
-
-
-CONFIG_RULES: dict[str, Callable[[Any], Any]] = {
-    "job_seconds": _non_negative_number,
-    "failure_rate": _rate,
-    "token_ttl": _positive_int,
-    "rate_limit_per_minute": _non_negative_int,
-    "backup_jobs_listed": _bool,
-    "latency_ms": _non_negative_int,
-    "error_rate": _rate,
-    "throttle_rate": _rate,
-    "drop_connection_after_create": _non_negative_int,
-    "drop_connection_rate": _rate,
-    "stale_backup_lists": _non_negative_int,
-    "jobs_never_finish": _bool,
-    "busy_error_code": _busy_code,
 }
 
 
