@@ -223,3 +223,28 @@ def can(context, action: str, project) -> bool:
 @register.simple_tag
 def role_summary(user) -> RoleSummary:
     return _role_summary(user)
+
+
+# The shared template pieces of templates/inc/: a table's columns and a filter bar's fields.
+
+
+@register.filter
+def table_columns(spec: str) -> list[tuple[str, str, bool]]:
+    """`"Instance,Size:num,Actions:col-action:sr-only"` as (label, class, sr_only) per column, for
+    `inc/table_head.html`: a label, then optionally its class and `sr-only` for a label that only
+    screen readers read. Labels hold no comma or colon."""
+    columns = []
+    for column in spec.split(","):
+        label, _, rest = column.partition(":")
+        css, _, flag = rest.partition(":")
+        if flag not in ("", "sr-only"):
+            raise template.TemplateSyntaxError(f"table_columns: {column!r} ends in neither a class nor :sr-only")
+        columns.append((label, css, flag == "sr-only"))
+    return columns
+
+
+@register.filter
+def fields_except(form, names: str) -> list:
+    """The form's fields but those named, comma-separated: `form|fields_except:"q,page"`."""
+    skip = names.split(",")
+    return [field for field in form if field.name not in skip]
