@@ -26,9 +26,10 @@ class CloudProject(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     instances_synced_at = models.DateTimeField(null=True, blank=True)
-    # Someone asked for a sync ("Refresh from cloud") that has not started yet: the outbox
-    # row of that request (backups/services/sync.py).
+    # Someone asked for a sync ("Refresh from cloud") that has not started yet, and when it
+    # was last handed to the broker: the outbox of that request (backups/services/sync.py).
     sync_requested_at = models.DateTimeField(null=True, blank=True)
+    sync_enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "backups_cloudproject"

@@ -37,15 +37,10 @@ def submit_backup(backup_id: int) -> None:
 
 
 @shared_task
-def dispatch_due_backups() -> int:
-    """Beat: the outbox sweep that publishes queued backups the broker did not get."""
-    return submission.backups_dispatch_due()
-
-
-@shared_task
-def dispatch_due_syncs() -> int:
-    """Beat: the same sweep for syncs someone asked for ("Refresh from cloud")."""
-    return sync.syncs_dispatch_due()
+def dispatch_outbox() -> int:
+    """Beat: the outbox sweep. Publishes the queued backups and the requested syncs that the
+    broker did not get (or got long ago without a worker starting them)."""
+    return submission.backups_dispatch_due() + sync.syncs_dispatch_due()
 
 
 # One poll per project at a time: a second one would only spend API calls. The lock

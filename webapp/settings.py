@@ -214,17 +214,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-due-backups": {
-        "task": "backups.tasks.dispatch_due_backups",
+    "dispatch-outbox": {
+        "task": "backups.tasks.dispatch_outbox",
         "schedule": env.float("BACKUP_DISPATCH_SECONDS", default=5.0),
     },
     "poll-running-backups": {
         "task": "backups.tasks.poll_running_backups",
         "schedule": env.float("BACKUP_POLL_TICK_SECONDS", default=3.0),
-    },
-    "dispatch-due-syncs": {
-        "task": "backups.tasks.dispatch_due_syncs",
-        "schedule": env.float("SYNC_DISPATCH_SECONDS", default=30.0),
     },
     "sync-projects": {"task": "backups.tasks.sync_projects", "schedule": env.float("SYNC_SECONDS", default=300.0)},
     "watchdog": {"task": "backups.tasks.watchdog", "schedule": 300.0},

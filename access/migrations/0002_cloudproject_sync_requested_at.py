@@ -15,4 +15,9 @@ class Migration(migrations.Migration):
             name='sync_requested_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name='cloudproject',
+            name='sync_enqueued_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
     ]

@@ -3,8 +3,8 @@ project (gone ones keep their history), and backups made outside this console.
 
 The beat syncs every project periodically (`tasks.sync_projects`). A sync someone asks for
 ("Refresh from cloud") is recorded on the project first (`sync_requested_at`) and published
-after commit, like a backup request: if the broker is down, `syncs_dispatch_due` (beat)
-publishes it once it is back.
+after commit, like a backup request: if the broker is down, `syncs_dispatch_due` (the
+beat's outbox sweep, `tasks.dispatch_outbox`) publishes it once it is back.
 """
 
 import logging
@@ -12,6 +12,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from access.models import CloudProject
@@ -22,7 +23,8 @@ from backups.models import Backup, BackupEvent, Instance
 log = logging.getLogger(__name__)
 
 Status = Backup.Status
-# A requested sync handed to the broker this long ago but not started is published again.
+# A requested sync handed to the broker this long ago but not started is published again
+# (as services/submission.REPUBLISH_AFTER for backups).
 SYNC_REPUBLISH_AFTER = timedelta(seconds=90)
 
 
@@ -31,7 +33,7 @@ def projects_sync_request(*, projects: list[CloudProject]) -> None:
     now = timezone.now()
     pks = [project.pk for project in projects]
     with transaction.atomic():
-        CloudProject.objects.filter(pk__in=pks).update(sync_requested_at=now)
+        CloudProject.objects.filter(pk__in=pks).update(sync_requested_at=now, sync_enqueued_at=None)
         for pk in pks:
             transaction.on_commit(partial(project_sync_publish, project_id=pk))
 
@@ -43,20 +45,18 @@ def project_sync_publish(*, project_id: int) -> bool:
     except Exception:  # any broker or connection error: the project row is the durable copy
         log.warning("Broker unavailable: the sync of project %s waits for the next sweep", project_id)
         return False
+    CloudProject.objects.filter(pk=project_id, sync_requested_at__isnull=False).update(sync_enqueued_at=timezone.now())
     return True
 
 
 def syncs_dispatch_due() -> int:
-    """The sweep for requested syncs that the broker did not get (or no worker started)."""
+    """The sweep for requested syncs the broker did not get, or got long ago without a
+    worker starting them."""
     stale = timezone.now() - SYNC_REPUBLISH_AFTER
-    due = CloudProject.objects.filter(sync_requested_at__lt=stale).values_list("pk", flat=True)
-    published = 0
-    for pk in due:
-        if project_sync_publish(project_id=pk):
-            # Not again before another interval has passed, unless someone asks anew.
-            CloudProject.objects.filter(pk=pk, sync_requested_at__lt=stale).update(sync_requested_at=timezone.now())
-            published += 1
-    return published
+    due = CloudProject.objects.filter(
+        Q(sync_enqueued_at__isnull=True) | Q(sync_enqueued_at__lt=stale), sync_requested_at__isnull=False
+    ).values_list("pk", flat=True)
+    return sum(project_sync_publish(project_id=pk) for pk in due)
 
 
 def instances_sync(*, project: CloudProject) -> dict[str, int]:
@@ -142,5 +142,7 @@ def backups_import(*, project: CloudProject) -> dict[str, int]:
 def project_sync(*, project: CloudProject) -> dict[str, int]:
     """Instances first, then backups: imported backups need their instance. Answers a
     requested sync too, whatever its outcome (a failure is logged; the beat tries again)."""
-    CloudProject.objects.filter(pk=project.pk, sync_requested_at__isnull=False).update(sync_requested_at=None)
+    CloudProject.objects.filter(pk=project.pk, sync_requested_at__isnull=False).update(
+        sync_requested_at=None, sync_enqueued_at=None
+    )
     return instances_sync(project=project) | backups_import(project=project)

@@ -5,12 +5,13 @@ exactly one cloud backup.
 """
 
 import os
+import re
 
 import pytest
 from django.db import transaction
 
-from backups.models import Backup
-from backups.services import submission
+from backups.models import Backup, Instance
+from backups.services import submission, sync
 from tests.fixtures.worker import Worker, wait_for
 from webapp.celery import app
 
@@ -102,6 +103,38 @@ def test_broker_down_at_request_time_delivers_later(celery_worker, simulator, in
     backup = wait_for(ended(backup_id), timeout=60, worker=celery_worker)
     assert backup.status == Backup.Status.COMPLETED
     assert len(cloud_copies(simulator, backup)) == 1
+
+
+def test_refresh_asked_for_while_the_broker_is_down_happens_when_it_is_back(celery_worker, simulator, instance):
+    """'Refresh from cloud' is recorded first and published after commit, like a backup
+    request: the beat's sweep hands it to the worker once the broker answers again."""
+    project = instance.project
+
+    def startup_sync_done():
+        log = celery_worker.log_path.read_text(errors="replace")
+        received = len(re.findall(r"tasks\.sync_project\[[^]]+\] received", log))
+        finished = len(re.findall(r"tasks\.sync_project\[[^]]+\] succeeded", log))
+        return re.search(r"tasks\.sync_projects\[[^]]+\] succeeded", log) and received == finished
+
+    startup_sync_done.__doc__ = "the sync every worker makes when it starts"
+    wait_for(startup_sync_done, timeout=30, worker=celery_worker)  # so only the refresh can find the new one
+    new = simulator.add_instance("orders-dr")
+    with unreachable_broker(), transaction.atomic():
+        sync.projects_sync_request(projects=[project])
+    project.refresh_from_db()
+    assert project.sync_requested_at is not None
+    assert project.sync_enqueued_at is None  # nothing reached the broker
+
+    def synced():
+        return Instance.objects.filter(project=project, cloud_id=new["id"]).first()
+
+    synced.__doc__ = "the requested sync to bring the new instance in"
+    wait_for(synced, timeout=60, worker=celery_worker)
+    project.refresh_from_db()
+    assert project.sync_requested_at is None
+    # It was the sweep that handed the request over (dispatch_outbox answers how many it sent).
+    log = celery_worker.log_path.read_text(errors="replace")
+    assert re.search(r"tasks\.dispatch_outbox\[[^]]+\] succeeded in [0-9.]+s: 1", log)
 
 
 class unreachable_broker:

@@ -138,6 +138,7 @@ def test_refresh_enqueues_a_sync_per_project_and_says_so(operator_client, projec
     assert "Refreshing eu-de_prod from the cloud." in text(response)
     project.refresh_from_db()
     assert project.sync_requested_at is not None  # the request's durable copy
+    assert project.sync_enqueued_at is not None  # and the broker has it
 
 
 @pytest.mark.django_db(transaction=True)
@@ -164,14 +165,16 @@ def test_refresh_survives_a_broker_outage(operator_client, project, monkeypatch)
     project.refresh_from_db()
     assert project.sync_requested_at is not None
 
+    assert project.sync_enqueued_at is None  # the broker never got it
+
     sent = []
     monkeypatch.setattr("backups.publish.publish", lambda task_name, *args: sent.append((task_name, args)))
-    assert syncs_dispatch_due() == 0  # just asked: the first publish may still be on its way
-    long_ago = timezone.now() - SYNC_REPUBLISH_AFTER - timedelta(seconds=1)
-    CloudProject.objects.filter(pk=project.pk).update(sync_requested_at=long_ago)
-    assert syncs_dispatch_due() == 1
+    assert syncs_dispatch_due() == 1  # the broker is back: the next sweep hands it over
     assert sent == [(publish.SYNC_PROJECT, (project.pk,))]
-    assert syncs_dispatch_due() == 0  # not again at the next tick
+    assert syncs_dispatch_due() == 0  # handed over: not again at the next tick
+    long_ago = timezone.now() - SYNC_REPUBLISH_AFTER - timedelta(seconds=1)
+    CloudProject.objects.filter(pk=project.pk).update(sync_enqueued_at=long_ago)
+    assert syncs_dispatch_due() == 1  # handed over long ago and never started: again
 
 
 def test_viewer_may_not_refresh(viewer_client, project, monkeypatch):
