@@ -132,9 +132,15 @@ def test_refresh_asked_for_while_the_broker_is_down_happens_when_it_is_back(cele
     wait_for(synced, timeout=60, worker=celery_worker)
     project.refresh_from_db()
     assert project.sync_requested_at is None
-    # It was the sweep that handed the request over (dispatch_outbox answers how many it sent).
-    log = celery_worker.log_path.read_text(errors="replace")
-    assert re.search(r"tasks\.dispatch_outbox\[[^]]+\] succeeded in [0-9.]+s: 1", log)
+
+    # It was the sweep that handed the request over: dispatch_outbox answers how many it sent
+    # (its line may come after the sync's own, which another worker process ran meanwhile).
+    def swept():
+        log = celery_worker.log_path.read_text(errors="replace")
+        return re.search(r"tasks\.dispatch_outbox\[[^]]+\] succeeded in [0-9.]+s: 1", log)
+
+    swept.__doc__ = "the outbox sweep to report the request it handed over"
+    wait_for(swept, timeout=10, worker=celery_worker)
 
 
 class unreachable_broker:
