@@ -6,12 +6,17 @@ database (a queued backup, a project's requested sync) and a beat sweep publishe
 if the broker did not get it, so a caller treats a failure here as "later", not "lost".
 """
 
+from datetime import timedelta
+
 from celery import current_app
 
 SUBMIT_BACKUP = "backups.tasks.submit_backup"
 SYNC_PROJECT = "backups.tasks.sync_project"
 
 TASK_NAMES = (SUBMIT_BACKUP, SYNC_PROJECT)
+
+# Work handed to the broker this long ago and still not started is published again by the sweep.
+REPUBLISH_AFTER = timedelta(seconds=90)
 
 
 def publish(task_name: str, *args) -> None:

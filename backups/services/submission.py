@@ -49,8 +49,6 @@ SUBMIT_LEASE = timedelta(seconds=settings.BACKUP_SUBMIT_LEASE_SECONDS)
 MAX_SUBMIT_ATTEMPTS = 6
 # "The backup already exists" (error_codes.rst): the name is taken on the instance.
 BACKUP_EXISTS = "DBS.201201"
-# A queued backup handed to the broker this long ago but still queued is published again.
-REPUBLISH_AFTER = timedelta(seconds=90)
 
 
 def submit_retry_delay(attempt: int) -> timedelta:
@@ -117,7 +115,7 @@ def backups_dispatch_due() -> int:
     now = timezone.now()
     due = Backup.objects.filter(
         Q(status=Status.QUEUED, next_attempt_at__lte=now)
-        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REPUBLISH_AFTER))
+        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - publish.REPUBLISH_AFTER))
         | Q(status=Status.SUBMITTING, claimed_at__lt=now - SUBMIT_LEASE)
     ).values_list("pk", flat=True)[:500]
     return sum(backup_publish(backup_id=pk) for pk in due)

@@ -8,7 +8,6 @@ beat's outbox sweep, `tasks.dispatch_outbox`) publishes it once it is back.
 """
 
 import logging
-from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
@@ -23,9 +22,6 @@ from backups.models import Backup, BackupEvent, Instance
 log = logging.getLogger(__name__)
 
 Status = Backup.Status
-# A requested sync handed to the broker this long ago but not started is published again
-# (as services/submission.REPUBLISH_AFTER for backups).
-SYNC_REPUBLISH_AFTER = timedelta(seconds=90)
 
 
 def projects_sync_request(*, projects: list[CloudProject]) -> None:
@@ -52,7 +48,7 @@ def project_sync_publish(*, project_id: int) -> bool:
 def syncs_dispatch_due() -> int:
     """The sweep for requested syncs the broker did not get, or got long ago without a
     worker starting them."""
-    stale = timezone.now() - SYNC_REPUBLISH_AFTER
+    stale = timezone.now() - publish.REPUBLISH_AFTER
     due = CloudProject.objects.filter(
         Q(sync_enqueued_at__isnull=True) | Q(sync_enqueued_at__lt=stale), sync_requested_at__isnull=False
     ).values_list("pk", flat=True)

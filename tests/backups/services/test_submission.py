@@ -161,7 +161,7 @@ def test_the_outbox_sweep_publishes_what_the_broker_missed_and_lapsed_leases(ins
     sent.clear()
     assert submission.backups_dispatch_due() == 0  # just handed over: not again at the next tick
 
-    Backup.objects.filter(pk=missed.pk).update(enqueued_at=now - submission.REPUBLISH_AFTER - timedelta(seconds=1))
+    Backup.objects.filter(pk=missed.pk).update(enqueued_at=now - publish.REPUBLISH_AFTER - timedelta(seconds=1))
     assert submission.backups_dispatch_due() == 1  # handed over long ago and still queued: again
     Backup.objects.filter(pk=missed.pk).update(
         status=Backup.Status.QUEUED, enqueued_at=None, next_attempt_at=now + timedelta(minutes=1)

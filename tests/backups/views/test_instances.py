@@ -10,7 +10,7 @@ from django.utils.html import escape
 
 from access.models import CloudProject, Membership
 from backups import publish, rules
-from backups.services.sync import SYNC_REPUBLISH_AFTER, syncs_dispatch_due
+from backups.services.sync import syncs_dispatch_due
 from tests.factories import BackupFactory, CloudProjectFactory, InstanceFactory, MembershipFactory, UserFactory
 from tests.helpers import HTMX, is_fragment, signed_in, text
 
@@ -172,7 +172,7 @@ def test_refresh_survives_a_broker_outage(operator_client, project, monkeypatch)
     assert syncs_dispatch_due() == 1  # the broker is back: the next sweep hands it over
     assert sent == [(publish.SYNC_PROJECT, (project.pk,))]
     assert syncs_dispatch_due() == 0  # handed over: not again at the next tick
-    long_ago = timezone.now() - SYNC_REPUBLISH_AFTER - timedelta(seconds=1)
+    long_ago = timezone.now() - publish.REPUBLISH_AFTER - timedelta(seconds=1)
     CloudProject.objects.filter(pk=project.pk).update(sync_enqueued_at=long_ago)
     assert syncs_dispatch_due() == 1  # handed over long ago and never started: again
 
