@@ -30,6 +30,8 @@ class CloudProject(models.Model):
     # was last handed to the broker: the outbox of that request (backups/services/sync.py).
     sync_requested_at = models.DateTimeField(null=True, blank=True)
     sync_enqueued_at = models.DateTimeField(null=True, blank=True)
+    # A sync of this project is running since then (a lease: one that died is taken over).
+    sync_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "backups_cloudproject"

@@ -245,6 +245,14 @@ CLOUD_TIMEOUT_SECONDS = env.float("CLOUD_TIMEOUT_SECONDS", default=10.0)
 # The most a safe call may spend waiting between its retries (backoff, 429 pauses).
 CLOUD_RETRY_TOTAL_SECONDS = env.float("CLOUD_RETRY_TOTAL_SECONDS", default=30.0)
 
+# Rate limits on what people can repeat (webapp/throttle.py). "Refresh from cloud" per person;
+# IAM password tries per IAM user on the connect and credentials pages, kept below IAM's own
+# lock-out (a few wrong passwords lock the production IAM user for a while).
+REFRESH_LIMIT = env.int("REFRESH_LIMIT", default=6)
+REFRESH_WINDOW_SECONDS = env.int("REFRESH_WINDOW_SECONDS", default=600)
+IAM_PASSWORD_TRIES_LIMIT = env.int("IAM_PASSWORD_TRIES_LIMIT", default=3)
+IAM_PASSWORD_TRIES_WINDOW_SECONDS = env.int("IAM_PASSWORD_TRIES_WINDOW_SECONDS", default=900)
+
 # Passwords of connected cloud projects are encrypted with these Fernet keys, newest
 # first; older keys only decrypt (README: "Rotating the encryption key").
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])

@@ -26,6 +26,7 @@ from backups.cloud import Instance as CloudInstance
 from backups.cloud.memory import MemoryTokenStore
 from backups.cloud.stores import cache_key
 from backups.services.sync import instances_sync
+from webapp.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +82,27 @@ def _check_failure(error: Exception, project: CloudProject) -> str:
     )
 
 
+def _password_tries() -> Throttle:
+    """Wrong IAM passwords the console may try per IAM user: fewer than make IAM lock the user."""
+    return Throttle("iam-password", settings.IAM_PASSWORD_TRIES_LIMIT, settings.IAM_PASSWORD_TRIES_WINDOW_SECONDS)
+
+
 def _credentials_check(project: CloudProject) -> CredentialsCheck:
+    tries = _password_tries()
+    iam_user = cache_key("iam-user", project.iam_endpoint, project.iam_domain, project.iam_user)
+    if tries.exceeded(iam_user):
+        minutes = -(-tries.seconds_left() // 60)
+        raise CloudCheckFailed(
+            f"IAM refused {tries.limit} passwords for {project.iam_domain}/{project.iam_user} a short while ago. "
+            f"So that IAM does not lock this user out, the console tries again in {minutes} min. Nothing was saved."
+        )
     client = _checking_client(project)
     try:
         return CredentialsCheck(client.list_instances(datastore_type="cassandra"))
     except (CloudError, requests.RequestException) as error:
         log.info("Credentials for project %s did not prove themselves: %s", project.project_id, type(error).__name__)
+        if isinstance(error, AuthenticationFailed):
+            tries.hit(iam_user)
         raise CloudCheckFailed(_check_failure(error, project)) from error
     finally:
         client.close()

@@ -5,11 +5,18 @@ The beat syncs every project periodically (`tasks.sync_projects`). A sync someon
 ("Refresh from cloud") is recorded on the project first (`sync_requested_at`) and published
 after commit, like a backup request: if the broker is down, `syncs_dispatch_due` (the
 beat's outbox sweep, `tasks.dispatch_outbox`) publishes it once it is back.
+
+At most one sync per project is queued or running (`sync_started_at` is a lease, so a sync
+whose worker died does not block the next one): asking again while one is under way adds
+nothing, and a sync the beat starts meanwhile skips a project another worker is syncing.
 """
 
 import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -18,20 +25,58 @@ from access.models import CloudProject
 from backups import publish
 from backups.cloud import client_for_project
 from backups.models import Backup, BackupEvent, Instance
+from webapp.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
 Status = Backup.Status
 
 
-def projects_sync_request(*, projects: list[CloudProject]) -> None:
-    """Ask the worker to sync these projects now; the request outlives a broker outage."""
+# Above the task's hard time limit: a sync still "started" after this has died with its worker.
+SYNC_LEASE = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+
+
+@dataclass
+class SyncRequest:
+    """What asking for a sync did: the projects now queued, and those already under way."""
+
+    queued: list[CloudProject] = field(default_factory=list)
+    under_way: list[CloudProject] = field(default_factory=list)
+
+
+def _not_running(now) -> Q:
+    return Q(sync_started_at__isnull=True) | Q(sync_started_at__lt=now - SYNC_LEASE)
+
+
+def _no_sync_under_way(now) -> Q:
+    return _not_running(now) & Q(sync_requested_at__isnull=True)
+
+
+def refresh_throttle() -> Throttle:
+    """How often one person may ask for a refresh (settings.REFRESH_LIMIT per window)."""
+    return Throttle("refresh", settings.REFRESH_LIMIT, settings.REFRESH_WINDOW_SECONDS)
+
+
+def projects_sync_request(*, projects: list[CloudProject]) -> SyncRequest:
+    """Ask the worker to sync these projects now; the request outlives a broker outage.
+
+    A project whose sync is already queued or running is left as it is: fifty clicks queue
+    one sync, not fifty.
+    """
     now = timezone.now()
-    pks = [project.pk for project in projects]
+    result = SyncRequest()
     with transaction.atomic():
-        CloudProject.objects.filter(pk__in=pks).update(sync_requested_at=now, sync_enqueued_at=None)
-        for pk in pks:
-            transaction.on_commit(partial(project_sync_publish, project_id=pk))
+        for project in projects:
+            # A conditional UPDATE per project: of two requests at once, one finds the row taken.
+            queued = CloudProject.objects.filter(_no_sync_under_way(now), pk=project.pk).update(
+                sync_requested_at=now, sync_enqueued_at=None
+            )
+            if queued:
+                result.queued.append(project)
+                transaction.on_commit(partial(project_sync_publish, project_id=project.pk))
+            else:
+                result.under_way.append(project)
+    return result
 
 
 def project_sync_publish(*, project_id: int) -> bool:
@@ -137,8 +182,18 @@ def backups_import(*, project: CloudProject) -> dict[str, int]:
 
 def project_sync(*, project: CloudProject) -> dict[str, int]:
     """Instances first, then backups: imported backups need their instance. Answers a
-    requested sync too, whatever its outcome (a failure is logged; the beat tries again)."""
-    CloudProject.objects.filter(pk=project.pk, sync_requested_at__isnull=False).update(
-        sync_requested_at=None, sync_enqueued_at=None
+    requested sync too, whatever its outcome (a failure is logged; the beat tries again).
+
+    Skipped (``{"skipped": 1}``) while another worker syncs the project.
+    """
+    now = timezone.now()
+    claimed = CloudProject.objects.filter(_not_running(now), pk=project.pk).update(
+        sync_started_at=now, sync_requested_at=None, sync_enqueued_at=None
     )
-    return instances_sync(project=project) | backups_import(project=project)
+    if not claimed:
+        log.info("Project %s is being synced by another worker; skipped", project)
+        return {"skipped": 1}
+    try:
+        return instances_sync(project=project) | backups_import(project=project)
+    finally:
+        CloudProject.objects.filter(pk=project.pk, sync_started_at=now).update(sync_started_at=None)

@@ -12,7 +12,7 @@ from access.permissions import Action, projects_for, user_can
 from access.selectors.projects import visible_project_list
 from backups.forms import InstanceFilterForm
 from backups.selectors.instances import instances_page
-from backups.services.sync import projects_sync_request
+from backups.services.sync import projects_sync_request, refresh_throttle
 from webapp.htmx import render_page
 
 
@@ -45,13 +45,29 @@ def instances_refresh(request: HttpRequest) -> HttpResponse:
     projects = list(projects_for(request.user, Action.BACKUP).order_by("name"))
     if not projects:
         raise PermissionDenied
-    projects_sync_request(projects=projects)
-    names = ", ".join(project.name for project in projects)
-    messages.info(
-        request,
-        f"Refreshing {names} from the cloud. New, changed and removed instances appear here within a minute.",
-    )
+    throttle = refresh_throttle()
+    if not throttle.take(str(request.user.pk)):
+        minutes = -(-throttle.seconds_left() // 60)
+        messages.error(
+            request,
+            f"You have refreshed {throttle.limit} times in the last few minutes. "
+            f"The worker syncs every project on its own; try again in {minutes} min.",
+        )
+    else:
+        requested = projects_sync_request(projects=projects)
+        if requested.queued:
+            messages.info(
+                request,
+                f"Refreshing {_names(requested.queued)} from the cloud. "
+                "New, changed and removed instances appear here within a minute.",
+            )
+        if requested.under_way:
+            messages.info(request, f"A refresh of {_names(requested.under_way)} is already under way.")
     # Back to the list as the user left it: htmx may have changed the filters since the page loaded.
     back = urlsplit(request.headers.get("Referer", ""))
     query = QueryDict(back.query).urlencode() if back.path == reverse("backups:instances") else ""
     return redirect(reverse("backups:instances") + (f"?{query}" if query else ""))
+
+
+def _names(projects) -> str:
+    return ", ".join(project.name for project in projects)

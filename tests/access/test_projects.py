@@ -159,6 +159,27 @@ def test_wrong_new_credentials_save_nothing(world: World, live_project, cloud):
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.CREDENTIALS_CHANGED).exists()
 
 
+def test_wrong_passwords_stop_before_iam_would_lock_the_user(world: World, live_project, cloud, settings):
+    """IAM locks a user after a few wrong passwords: the console stops trying first, on both
+    pages that try one; another IAM user's tries are counted apart."""
+    settings.IAM_PASSWORD_TRIES_LIMIT = 3
+    admin = world.client("admin")
+    wrong = {"iam_domain": cloud.domain, "iam_user": cloud.username, "password": "wrong-password"}
+    tokens_before = cloud.counters()["by_kind"]["token"]
+    for _ in range(3):
+        assert "IAM refused the sign-in" in text(admin.post(credentials_url(live_project), wrong))
+    assert cloud.counters()["by_kind"]["token"] == tokens_before + 3
+
+    page = text(admin.post(credentials_url(live_project), wrong))
+    assert f"IAM refused 3 passwords for {cloud.domain}/{cloud.username} a short while ago." in page
+    connect = connect_form(cloud, project_id="another-project", password="also-wrong")
+    assert "IAM refused 3 passwords" in text(world.client("site_admin").post(CONNECT, connect))
+    assert cloud.counters()["by_kind"]["token"] == tokens_before + 3  # IAM saw none of those
+
+    other_user = {"iam_domain": cloud.domain, "iam_user": "someone-else", "password": "wrong-password"}
+    assert "IAM refused the sign-in" in text(admin.post(credentials_url(live_project), other_user))
+
+
 def test_rotating_credentials_proves_them_saves_and_drops_the_cached_token(world: World, live_project, cloud):
     instances_sync(project=live_project)  # caches a token, as the worker does
     key = client_for_project(live_project)._token_key

@@ -1,9 +1,14 @@
 """Syncing instances and importing cloud backups (services/sync.py), and the operators' commands."""
 
+from datetime import timedelta
+
 import pytest
 import requests
+from django.utils import timezone
 
+from access.models import CloudProject
 from backups.cloud import client_for_project
+from backups.cloud.errors import CloudError
 from backups.models import Backup, Instance
 from backups.services import sync
 
@@ -47,3 +52,26 @@ def test_operator_command_syncs_every_project(project, simulator):
     out = StringIO()
     call_command("sync_cloud", stdout=out)
     assert "eu-de_test: instances 1, new 1, gone 0, imported 0, deleted in cloud 0" in out.getvalue()
+
+
+def test_a_sync_skips_a_project_another_worker_is_syncing(project, simulator):
+    simulator.add_instance("orders-prod")
+    CloudProject.objects.filter(pk=project.pk).update(sync_started_at=timezone.now())
+    assert sync.project_sync(project=project) == {"skipped": 1}
+    assert not Instance.objects.exists()
+
+    # The other worker died: its lease runs out and the next sync takes over.
+    long_ago = timezone.now() - sync.SYNC_LEASE - timedelta(seconds=1)
+    CloudProject.objects.filter(pk=project.pk).update(sync_started_at=long_ago)
+    assert sync.project_sync(project=project)["new"] == 1
+    project.refresh_from_db()
+    assert project.sync_started_at is None  # released when it ends
+
+
+def test_a_failed_sync_releases_the_project(project, simulator):
+    project.iam_password = "not-the-password"
+    project.save()
+    with pytest.raises(CloudError):
+        sync.project_sync(project=project)
+    project.refresh_from_db()
+    assert project.sync_started_at is None

@@ -10,6 +10,7 @@ from django.utils.html import escape
 
 from access.models import CloudProject, Membership
 from backups import publish, rules
+from backups.services import sync
 from backups.services.sync import syncs_dispatch_due
 from tests.factories import BackupFactory, CloudProjectFactory, InstanceFactory, MembershipFactory, UserFactory
 from tests.helpers import HTMX, is_fragment, signed_in, text
@@ -175,6 +176,46 @@ def test_refresh_survives_a_broker_outage(operator_client, project, monkeypatch)
     long_ago = timezone.now() - publish.REPUBLISH_AFTER - timedelta(seconds=1)
     CloudProject.objects.filter(pk=project.pk).update(sync_enqueued_at=long_ago)
     assert syncs_dispatch_due() == 1  # handed over long ago and never started: again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_refreshes_queue_one_sync(operator_client, project, published, settings):
+    """A refresh already queued or running is not queued again: fifty clicks, one sync."""
+    settings.REFRESH_LIMIT = 100
+    for _ in range(50):
+        response = operator_client.post(REFRESH, follow=True)
+    assert published == [(publish.SYNC_PROJECT, (project.pk,))]
+    assert "A refresh of eu-de_prod is already under way." in text(response)
+
+    # Started by a worker: still under way until it ends.
+    CloudProject.objects.filter(pk=project.pk).update(sync_requested_at=None, sync_started_at=timezone.now())
+    assert "already under way" in text(operator_client.post(REFRESH, follow=True))
+    assert len(published) == 1
+    # A worker that died mid-sync holds its lease only so long.
+    long_ago = timezone.now() - sync.SYNC_LEASE - timedelta(seconds=1)
+    CloudProject.objects.filter(pk=project.pk).update(sync_started_at=long_ago)
+    assert "Refreshing eu-de_prod from the cloud." in text(operator_client.post(REFRESH, follow=True))
+    assert len(published) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refresh_is_rate_limited_per_person(operator_client, operator, project, published, settings):
+    settings.REFRESH_LIMIT = 3
+    for _ in range(3):
+        operator_client.post(REFRESH)
+        CloudProject.objects.filter(pk=project.pk).update(sync_requested_at=None)  # as if each had run
+    assert len(published) == 3
+    response = operator_client.post(REFRESH, follow=True)
+    assert "You have refreshed 3 times in the last few minutes." in text(response)
+    assert len(published) == 3
+    project.refresh_from_db()
+    assert project.sync_requested_at is None  # the refused click asked for nothing
+
+    # The allowance is each person's own.
+    colleague = UserFactory()
+    MembershipFactory(user=colleague, project=project, role=Membership.Role.OPERATOR)
+    signed_in(colleague).post(REFRESH)
+    assert len(published) == 4
 
 
 def test_viewer_may_not_refresh(viewer_client, project, monkeypatch):
