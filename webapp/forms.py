@@ -1,8 +1,10 @@
 """Pieces shared by the filter forms of every page (history, instances, audit trail)."""
 
+from datetime import date
 from html import escape
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.forms.utils import flatatt
 from django.utils.choices import BaseChoiceIterator
 from django.utils.html import format_html
@@ -30,8 +32,17 @@ class DateRangeFilterForm(FilterForm):
         return cleaned
 
 
+# A range's end is taken up to the next midnight, so the last day a date can hold is not a filter.
+LAST_FILTER_DATE = date(9998, 12, 31)
+
+
 def date_filter(label: str) -> forms.DateField:
-    return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[MaxValueValidator(LAST_FILTER_DATE, "Enter a date before the year 9999.")],
+    )
 
 
 class Options(BaseChoiceIterator):

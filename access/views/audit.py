@@ -5,6 +5,7 @@ from access.decorators import login_required, require
 from access.forms import AuditFilterForm
 from access.permissions import Action
 from access.selectors import audit
+from webapp import params
 from webapp.htmx import render_page
 
 
@@ -16,8 +17,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     require(request.user, Action.AUDIT, None)
     form = AuditFilterForm(request.GET, choices=audit.audit_choices(request.user))
     filters = form.filters()
-    before = request.GET.get("before", "")
-    page = audit.audit_page(audit.events_for(request.user, filters), before=int(before) if before.isdigit() else None)
+    page = audit.audit_page(audit.events_for(request.user, filters), before=params.integer(request.GET.get("before")))
     query = request.GET.copy()
     query.pop("before", None)
     context = {"form": form, "filters": filters, "page": page, "filter_query": query.urlencode()}

@@ -9,6 +9,7 @@ from django.db.models.lookups import GreaterThan, LessThan
 
 from access.selectors.projects import visible_project_list
 from backups.models import Backup, Instance
+from webapp import params
 
 PAGE_SIZE = 50
 
@@ -41,11 +42,12 @@ class Cursor:
     def decode(cls, token: str | None) -> "Cursor | None":
         """The cursor in `token`, or None if it is missing or not one of ours."""
         micros, _, pk = (token or "").partition(".")
-        if not (micros.lstrip("-").isdigit() and pk.isdigit()):
+        micros, pk = params.integer(micros), params.integer(pk)
+        if micros is None or pk is None:
             return None
         try:
-            return cls(cls._EPOCH + timedelta(microseconds=int(micros)), int(pk))
-        except OverflowError:
+            return cls(cls._EPOCH + timedelta(microseconds=micros), pk)
+        except OverflowError:  # a time before year 1 or after 9999
             return None
 
     def as_row(self) -> Row:

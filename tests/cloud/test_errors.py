@@ -114,3 +114,20 @@ def test_throttled_carries_retry_after():
 
     assert error.retry_after == 3.5
     assert error.status == 429
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("3", 3.0), ("²", None), ("\uff11\uff12", None), ("", None), ("9" * 400, 30.0)]
+)
+def test_a_crafted_retry_after_header_never_breaks_the_client(header, seconds):
+    """Retry-After is remote text: "²" passes str.isdigit() but not float()."""
+    import requests
+
+    from backups.cloud import CloudCredentials, RetryPolicy
+    from backups.cloud.transport import CloudSession
+
+    credentials = CloudCredentials("https://iam.example", "https://gemini.example", "p", "d", "u", "pw")
+    session = CloudSession(credentials, retry=RetryPolicy(max_total_wait=30.0, throttle_wait=(2.0, 2.0)))
+    response = requests.Response()
+    response.headers["Retry-After"] = header
+    assert session._retry_after(response) == (2.0 if seconds is None else seconds)
