@@ -7,11 +7,13 @@ a BIGINT are numbers here.
 
 import re
 
-_INTEGER = re.compile(r"-?[0-9]{1,18}")  # 18 digits always fit in a signed 64-bit integer
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_BIGINT = range(-(2**63), 2**63)
 
 
 def integer(text: str | None) -> int | None:
-    """The integer ``text`` spells in ASCII digits, or None for anything else."""
+    """The integer ``text`` spells in ASCII digits, if a BIGINT holds it; else None."""
     if text is None or not _INTEGER.fullmatch(text):
         return None
-    return int(text)
+    number = int(text)
+    return number if number in _BIGINT else None
