@@ -8,6 +8,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.views.decorators.debug import sensitive_variables
 
 from access.models import AuditEvent, CloudProject, Membership
 from access.services import audit
@@ -23,9 +24,11 @@ from backups.cloud import (
     client_for_project,
 )
 from backups.cloud import Instance as CloudInstance
+from backups.cloud.answers import EndpointProblem
 from backups.cloud.memory import MemoryTokenStore
 from backups.cloud.stores import cache_key
 from backups.services.sync import instances_sync
+from webapp import outbound
 from webapp.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,13 @@ def _checking_client(project: CloudProject):
 
 
 def _check_failure(error: Exception, project: CloudProject) -> str:
+    if isinstance(error, EndpointProblem):
+        which, url = (
+            ("IAM", project.iam_endpoint)
+            if error.path == "/v3/auth/tokens"
+            else ("GeminiDB", project.geminidb_endpoint)
+        )
+        return f"The {which} endpoint {url} cannot be used: {error.error_msg}. Check the address. Nothing was saved."
     if isinstance(error, AuthenticationFailed):
         return (
             f"IAM refused the sign-in ({error.error_msg or 'no reason given'}). Check the IAM domain, user name "
@@ -108,13 +118,30 @@ def _credentials_check(project: CloudProject) -> CredentialsCheck:
         client.close()
 
 
+def _endpoints(iam_endpoint: str, geminidb_endpoint: str) -> tuple[str, str]:
+    """Both endpoints as the form's field leaves them (scheme and host only, https unless the host
+    is allowed), or a ValidationError per field. Where they resolve to is checked at each call."""
+    endpoints, errors = {}, {}
+    for field, value in (("iam_endpoint", iam_endpoint), ("geminidb_endpoint", geminidb_endpoint)):
+        try:
+            endpoints[field] = outbound.normalize_base_url(value)
+        except ValidationError as error:
+            errors[field] = error
+    if errors:
+        raise ValidationError(errors)
+    return endpoints["iam_endpoint"], endpoints["geminidb_endpoint"]
+
+
+@sensitive_variables("password")
 def project_credentials_check(
     *, iam_endpoint: str, geminidb_endpoint: str, project_id: str, iam_domain: str, iam_user: str, password: str
 ) -> CredentialsCheck:
     """Prove credentials before anything is saved: get a token and list the Cassandra instances.
 
-    Raises CloudCheckFailed with a message that says what to fix.
+    Raises CloudCheckFailed with a message that says what to fix, or ValidationError for an
+    endpoint that is not a scheme and host.
     """
+    iam_endpoint, geminidb_endpoint = _endpoints(iam_endpoint, geminidb_endpoint)
     unsaved = CloudProject(
         iam_endpoint=iam_endpoint,
         geminidb_endpoint=geminidb_endpoint,
@@ -126,6 +153,7 @@ def project_credentials_check(
     return _credentials_check(unsaved)
 
 
+@sensitive_variables("password")
 def project_connect(
     *,
     by,
@@ -143,8 +171,9 @@ def project_connect(
     then list its instances.
 
     Raises CloudCheckFailed (nothing saved) or ValidationError (already connected, admin
-    deactivated).
+    deactivated, an endpoint that is not a scheme and host).
     """
+    iam_endpoint, geminidb_endpoint = _endpoints(iam_endpoint, geminidb_endpoint)
     if not admin.is_active:
         raise ValidationError({"admin": f"The account {admin.get_username()} is deactivated."}, code="inactive")
     project = CloudProject(
@@ -202,6 +231,7 @@ def _token_cache_key(project: CloudProject) -> str:
     return cache_key("token", project.iam_endpoint, project.iam_domain, project.iam_user, project.project_id)
 
 
+@sensitive_variables("password")
 def project_credentials_rotate(
     *, project: CloudProject, by, iam_domain: str, iam_user: str, password: str
 ) -> CredentialsCheck:

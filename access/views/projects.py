@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from access import fields
@@ -48,6 +49,7 @@ def _pending(request: HttpRequest) -> dict | None:
     return pending
 
 
+@sensitive_variables()
 def _remember(request: HttpRequest, data: dict, check: project_services.CredentialsCheck) -> dict:
     pending = {name: value for name, value in data.items() if name not in ("password", "admin")}
     pending |= {
@@ -76,6 +78,8 @@ def _form_from(pending: dict) -> ProjectConnectForm:
     return ProjectConnectForm(initial=initial | {"admin": pending["admin_name"]})
 
 
+@sensitive_post_parameters("password")
+@sensitive_variables()
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_connect(request: HttpRequest) -> HttpResponse:
@@ -101,12 +105,15 @@ def project_connect(request: HttpRequest) -> HttpResponse:
             )
         except project_services.CloudCheckFailed as failure:
             form.add_error(None, str(failure))
+        except ValidationError as invalid:  # the form's own endpoint rules, held by the service too
+            form.add_error(None, invalid)
         else:
             pending = _remember(request, data, check)
             return render(request, "access/project_connect.html", {"pending": pending})
     return render(request, "access/project_connect.html", {"form": form})
 
 
+@sensitive_variables()
 def _connect_confirmed(request: HttpRequest) -> HttpResponse:
     pending = _pending(request)
     admin = account((pending or {}).get("admin"))
@@ -147,6 +154,8 @@ def _connect_confirmed(request: HttpRequest) -> HttpResponse:
     return redirect("access:team", pk=project.pk)
 
 
+@sensitive_post_parameters("password")
+@sensitive_variables()
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_credentials(request: HttpRequest, pk: int) -> HttpResponse:

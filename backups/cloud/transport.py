@@ -8,6 +8,9 @@ API's operations on top of it.
 - Every call (token requests and retries included) first takes a unit from the shared call
   budget, so all processes together stay under the gateway's per-user limit instead of
   collecting 429s.
+- Endpoints are addresses someone typed: calls go only to public https addresses (or allowed
+  hosts), pinned to the address checked, never follow a redirect, and read a bounded answer
+  (``webapp/outbound.py``, ``answers.py``).
 """
 
 from __future__ import annotations
@@ -23,17 +26,14 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
+from requests.exceptions import ChunkedEncodingError, ContentDecodingError
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from .errors import (
-    AmbiguousRequest,
-    AuthenticationFailed,
-    CloudError,
-    CloudUnavailable,
-    Throttled,
-    error_class,
-    parse_error_body,
-)
+from webapp import outbound
+
+from .answers import EndpointRefused, error_details, json_object, read_body, redirect_refused
+from .errors import AmbiguousRequest, AuthenticationFailed, CloudError, CloudUnavailable, Throttled, error_class
 from .stores import CachedToken, CallBudget, DjangoCacheCallBudget, DjangoCacheTokenStore, TokenStore, cache_key
 from .types import CloudCredentials, parse_time
 
@@ -99,12 +99,14 @@ class CloudSession:
         if timeout is None:
             timeout = settings.CLOUD_TIMEOUT_SECONDS
         self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-        self.session = session or requests.Session()
+        self.session = session or outbound.OutboundSession()
         self.retry = retry or RetryPolicy()
         self.renew_before = renew_before
         self.sleep = sleep
-        self._iam = credentials.iam_endpoint.rstrip("/")
-        self._geminidb = credentials.geminidb_endpoint.rstrip("/")
+        # Scheme, host and port only: a path, query or fragment stored before the form refused
+        # them is dropped, so nobody chooses what the console calls on a host.
+        self._iam = outbound.origin(credentials.iam_endpoint)
+        self._geminidb = outbound.origin(credentials.geminidb_endpoint)
         self._project = quote(credentials.project_id, safe="")
         # Tokens are per user and project; the gateway's rate limit is per user.
         who = (credentials.iam_endpoint, credentials.domain, credentials.user)
@@ -138,14 +140,14 @@ class CloudSession:
 
         def attempt() -> dict[str, Any]:
             response = self._send_with_token(method, url, self._token(), params=params, body=body, expected=expected)
-            return self._json(response, write=False)
+            return json_object(response, write=False)
 
         if not write:
             return self._retrying(f"{method} {path}", attempt)
         # Only the token may be fetched again: nothing has been sent while it is missing.
         token = self._retrying("POST /v3/auth/tokens", self._token)
         response = self._send_with_token(method, url, token, params=params, body=body, expected=expected, write=True)
-        return self._json(response, write=True)
+        return json_object(response, write=True)
 
     def _retrying(self, label: str, attempt: Callable[[], T]) -> T:
         """Run ``attempt`` until it succeeds, fails for good, or the retry policy is used up."""
@@ -193,6 +195,7 @@ class CloudSession:
             return token
         return self._issue_token()
 
+    @sensitive_variables("body", "c")
     def _issue_token(self) -> CachedToken:
         """Get a project-scoped token by password (iam_obtaining_a_user_token_through_password_authentication.rst).
 
@@ -214,7 +217,13 @@ class CloudSession:
             "POST", f"{self._iam}/v3/auth/tokens", params={"nocatalog": "true"}, body=body, expected=(201,)
         )
         value = response.headers.get("X-Subject-Token")
-        expires_at = parse_time((self._json(response, write=False).get("token") or {}).get("expires_at"))
+        token = json_object(response, write=False).get("token")
+        try:
+            expires_at = parse_time(token.get("expires_at") if isinstance(token, dict) else None)
+        except ValueError:
+            raise CloudError(
+                "IAM answered with a token expiry that is not a time", status=response.status_code
+            ) from None
         if not value or expires_at is None:
             raise CloudError("IAM answered without a token or its expiry", status=response.status_code)
         token = CachedToken(value, expires_at)
@@ -222,6 +231,9 @@ class CloudSession:
         logger.info("new IAM token for %s/%s, valid until %s", c.domain, c.user, expires_at.isoformat())
         return token
 
+    # The IAM password (body) and the token (headers), here and in every requests/urllib3
+    # frame below this one: Django's error reports apply the nearest decorated caller's rule.
+    @sensitive_variables()
     def _send(
         self,
         method: str,
@@ -248,9 +260,19 @@ class CloudSession:
         started = time.monotonic()
         try:
             response = self.session.request(
-                method, url, params=params, json=body, headers=headers, timeout=self.timeout
+                method,
+                url,
+                params=params,
+                json=body,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
             )
-        except (requests.ConnectionError, requests.Timeout) as error:
+            read_body(response, path=path, write=write)
+        except outbound.DestinationRefused as error:
+            raise EndpointRefused(str(error), path=path) from None
+        except (requests.ConnectionError, requests.Timeout, ChunkedEncodingError, ContentDecodingError) as error:
             elapsed_ms = (time.monotonic() - started) * 1000
             logger.warning("%s %s: no answer after %.0f ms (%s)", method, path, elapsed_ms, type(error).__name__)
             message = f"{method} {path}: no answer ({type(error).__name__})"
@@ -269,37 +291,21 @@ class CloudSession:
 
     def _error(self, response: requests.Response) -> CloudError:
         """The CloudError for an error answer."""
+        if 300 <= response.status_code < 400:
+            return redirect_refused(response.status_code, urlsplit(response.url).path)
         try:
             body = response.json()
         except ValueError:
             body = None
-        code, message = parse_error_body(body)
-        request_id = response.headers.get("X-Request-Id")
-        if not request_id and isinstance(body, dict):
-            request_id = body.get("request_id")
+        code, message, request_id = error_details(response, body)
         cls = error_class(response.status_code, code)
         details = {"status": response.status_code, "error_code": code, "request_id": request_id}
-        message = message or response.reason or ""
         if issubclass(cls, Throttled):
             return cls(message, retry_after=self._retry_after(response), **details)
         return cls(message, **details)
 
     def _retry_after(self, response: requests.Response) -> float:
         header = response.headers.get("Retry-After", "")
-        if header.isdigit():
+        if header.isascii() and header.isdigit():  # "²" is a digit to isdigit, not to float
             return min(float(header), self.retry.max_total_wait)
         return self.retry.throttle_delay()
-
-    @staticmethod
-    def _json(response: requests.Response, *, write: bool) -> dict[str, Any]:
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            return data
-        message = f"unreadable {response.status_code} answer"
-        request_id = response.headers.get("X-Request-Id")
-        # The write was carried out; only its answer is lost.
-        cls = AmbiguousRequest if write else CloudUnavailable
-        raise cls(message, status=response.status_code, request_id=request_id)

@@ -23,19 +23,25 @@ class CloudCredentials:
     password: str = field(repr=False)
 
 
-def parse_time(value: str | None) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     """Parse an API time into an aware UTC datetime; ``""`` or ``None`` gives ``None``.
 
     The pages use several shapes: "2023-09-12T06:44:01+0000" (jobs, backups),
     "2019-01-17T07:05:52" without a zone (instances), "2015-11-09T01:42:57.527363Z" (IAM)
     and "2018-08-06 10:41:14". A time without a zone is UTC, like every other time they print.
+    Anything else (a number, a list, "²", a year past 9999) raises ValueError, and only that.
     """
     if not value:
         return None
+    if not isinstance(value, str):
+        raise ValueError(f"a time must be a string, not {type(value).__name__}")
     parsed = datetime.fromisoformat(value.strip())
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # "9999-12-31T23:59:59-01:00" is past datetime.max in UTC
+        raise ValueError(f"{value!r} is out of range in UTC") from None
 
 
 def format_time(value: datetime) -> str:
