@@ -1,14 +1,8 @@
-"""Signing in: Django's model backend, with one query saved on every page."""
+"""Signing in: Django's model backend."""
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
 
 class ConsoleBackend(ModelBackend):
-    """Django's model backend, except that the user it loads for each request brings its
-    initial-password mark along in the same query, so checking it on every page is free."""
-
-    def get_user(self, user_id):
-        users = get_user_model()._default_manager.select_related("initial_password")
-        user = users.filter(pk=user_id).first()
-        return user if user is not None and self.user_can_authenticate(user) else None
+    """Django's model backend under the console's name. Sessions remember the backend that
+    signed them in by its dotted path, so this name stays: renaming it would sign everyone out."""

@@ -2,42 +2,44 @@
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import SetPasswordMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 
-from access.models import AuditEvent, CloudProject, Membership
+from access.models import AuditEvent, CloudProject, Invitation, Membership
+from access.selectors.accounts import account_to_add, username_taken
 from access.selectors.audit import AuditChoices, AuditFilters
 from webapp.forms import DateRangeFilterForm, date_filter, with_any
+from webapp.outbound import BaseURLField
 
 ROLE_HELP = (
     "Viewer: instances and history. Operator: also creates backups. Admin: also manages the team and credentials."
 )
 
 
-def find_account(text: str):
-    """The account whose username (or, failing that, unique email) is `text`, or a ValidationError."""
-    text = text.strip()
-    User = get_user_model()
-    user = User.objects.filter(username=text).first() or User.objects.filter(username__iexact=text).first()
-    if user is None and "@" in text:
-        matches = list(User.objects.filter(email__iexact=text)[:2])
-        if len(matches) > 1:
-            raise ValidationError("Several accounts use this email address; enter the username instead.")
-        user = matches[0] if matches else None
+NO_ACCOUNT = "No account can be added with that name."
+INVITE_HINT = "To bring someone new in, invite them by email."
+
+
+def find_account(text: str, *, hint: str = ""):
+    """The active account whose username is `text`, or whose proven email it is; otherwise a
+    ValidationError that reads the same whatever the reason (no such account, a deactivated
+    one, an address nobody proved), so that trying names tells nobody who has an account."""
+    user = account_to_add(text)
     if user is None:
-        raise ValidationError(f"No account is called {text}. Create a new account for them below.")
-    if not user.is_active:
-        raise ValidationError(
-            f"The account {user.get_username()} is deactivated; a site administrator can reactivate it."
-        )
+        raise ValidationError(f"{NO_ACCOUNT} {hint}".strip(), code="no_account")
     return user
 
 
 class MemberAddForm(forms.Form):
     """Give an existing account a role in the project."""
 
-    person = forms.CharField(label="Username or email", max_length=254)
+    person = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        help_text="An email address finds an account only once its owner has proven it, by accepting an invitation.",
+    )
     role = forms.ChoiceField(label="Role", choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
 
     def __init__(self, *args, **kwargs):
@@ -45,48 +47,60 @@ class MemberAddForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_person(self):
-        return find_account(self.cleaned_data["person"])
+        return find_account(self.cleaned_data["person"], hint=INVITE_HINT)
 
 
-class AccountCreateForm(forms.Form):
-    """A new account for someone, with an initial password they must change at first sign-in."""
+class InvitationForm(forms.Form):
+    """Invite someone by email: they choose their own username and password from the link."""
 
-    username = forms.CharField(label="Username", max_length=150, validators=[UnicodeUsernameValidator()])
-    first_name = forms.CharField(label="First name", max_length=150, required=False)
-    last_name = forms.CharField(label="Last name", max_length=150, required=False)
-    email = forms.EmailField(label="Email", required=False)
+    email = forms.EmailField(label="Email", max_length=254)
+    name = forms.CharField(label="Name", max_length=150, required=False, help_text="Optional, for the greeting.")
     role = forms.ChoiceField(label="Role", choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
-    initial_password = forms.CharField(
-        label="Initial password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="Give it to them in person or by phone. They must choose their own when they first sign in.",
-    )
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("auto_id", "new-%s")
+        kwargs.setdefault("auto_id", "invite-%s")
         super().__init__(*args, **kwargs)
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+
+class InvitationAcceptForm(SetPasswordMixin, forms.Form):
+    """The invitee's own account: a username and a password nobody else has seen."""
+
+    username = forms.CharField(
+        label="Username",
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="What you sign in with. Letters, digits and @ . + - _ only.",
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    password1, password2 = SetPasswordMixin.create_password_fields(label2="Password again")
+
+    def __init__(self, *args, invitation: Invitation, **kwargs):
+        first, _, last = invitation.name.partition(" ")
+        kwargs.setdefault("initial", {"first_name": first, "last_name": last})
+        super().__init__(*args, **kwargs)
+        self.invitation = invitation
 
     def clean_username(self):
         username = self.cleaned_data["username"]
-        if get_user_model().objects.filter(username__iexact=username).exists():
-            raise ValidationError(f"The username {username} is taken. To add that person, use the form above.")
+        if username_taken(username):
+            raise ValidationError(f"The username {username} is taken. Choose another.", code="taken")
         return username
 
     def clean(self):
         cleaned = super().clean()
-        password = cleaned.get("initial_password")
-        if password and "username" in cleaned:
-            candidate = get_user_model()(
-                username=cleaned["username"],
-                email=cleaned.get("email", ""),
-                first_name=cleaned.get("first_name", ""),
-                last_name=cleaned.get("last_name", ""),
-            )
-            try:
-                password_validation.validate_password(password, candidate)
-            except ValidationError as error:
-                self.add_error("initial_password", error)
+        self.validate_passwords()
+        candidate = get_user_model()(
+            username=cleaned.get("username", ""),
+            email=self.invitation.email,
+            first_name=cleaned.get("first_name", ""),
+            last_name=cleaned.get("last_name", ""),
+        )
+        self.validate_password_for_user(candidate)
         return cleaned
 
 
@@ -104,8 +118,14 @@ class ProjectConnectForm(forms.Form):
 
     name = forms.CharField(label="Project name", max_length=100, help_text="As in the cloud, e.g. eu-de_prod.")
     region = forms.CharField(label="Region", max_length=64, initial="eu-de")
-    iam_endpoint = forms.URLField(label="IAM endpoint", max_length=200, assume_scheme="https")
-    geminidb_endpoint = forms.URLField(label="GeminiDB endpoint", max_length=200, assume_scheme="https")
+    # The console calls these with the IAM password and tokens: scheme and host only, public
+    # addresses only (webapp/outbound.py), checked again at every call.
+    iam_endpoint = BaseURLField(
+        label="IAM endpoint", help_text="Scheme and host only, e.g. https://iam.eu-de.otc.t-systems.com."
+    )
+    geminidb_endpoint = BaseURLField(
+        label="GeminiDB endpoint", help_text="Scheme and host only, e.g. https://gaussdb-nosql.eu-de.otc.t-systems.com."
+    )
     project_id = forms.CharField(
         label="Project ID", max_length=64, help_text="My Credentials → Projects in the cloud console."
     )

@@ -1,13 +1,16 @@
 """Who may use the console, and where: the connected cloud projects (with the credentials the
-console calls them with), each person's role in them, accounts waiting for their first own
-password, and the append-only audit trail.
+console calls them with), each person's role in them, the invitations that bring new people
+in, the email addresses accounts have proven, and the append-only audit trail.
 
 The tables keep the names they had when these models lived in `backups` (migration
 access/0001 moved the models without touching a row).
 """
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from .fields import EncryptedTextField
 
@@ -62,23 +65,77 @@ class Membership(models.Model):
         return f"{self.user} is {self.get_role_display()} of {self.project}"
 
 
-class InitialPassword(models.Model):
-    """Marks an account whose password an admin chose: its owner must replace it at their
-    first sign-in (`middleware.InitialPasswordMiddleware`). Deleted once they have."""
+class ProvenEmail(models.Model):
+    """An email address an account has shown it receives: its owner opened an invitation sent
+    there and accepted it. Only a proven address finds an account when someone is added to a
+    project by email; `User.email` alone, which anyone who makes an account can type, never
+    does. One account per address, one proven address per account."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="initial_password"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="proven_email"
     )
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    set_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        db_table = "backups_initialpassword"
+    email = models.EmailField(max_length=254, unique=True, help_text="Lower case.")
+    proven_at = models.DateTimeField()
 
     def __str__(self):
-        return f"Initial password of {self.user}"
+        return f"{self.email} of {self.user}"
+
+
+class Invitation(models.Model):
+    """A project admin's invitation for someone to join the project with a role, by a link
+    sent to their email address that works once, until it expires.
+
+    Only the SHA-256 of the link's token is stored: neither the database nor the inviter can
+    rebuild the link. Sending it again makes a new token (the old link stops working).
+    """
+
+    project = models.ForeignKey(CloudProject, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254, help_text="Lower case.")
+    name = models.CharField(max_length=150, blank=True, help_text="How the inviter called them, if at all.")
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # The latest email that carried the link, and so what the team page says about its delivery.
+    email_message = models.ForeignKey(
+        "notifications.OutgoingEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["project", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_pending",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Invitation of {self.email} to {self.project}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    def is_usable(self, now) -> bool:
+        return self.is_pending and self.expires_at > now
 
 
 class AuditTrailIsAppendOnly(Exception):
@@ -112,6 +169,9 @@ class AuditEvent(models.Model):
         MEMBER_REMOVED = "member_removed", "Member removed"
         ROLE_CHANGED = "role_changed", "Role changed"
         ACCOUNT_CREATED = "account_created", "Account created"
+        INVITATION_SENT = "invitation_sent", "Invitation sent"
+        INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
+        INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
         ACCOUNT_DEACTIVATED = "account_deactivated", "Account deactivated"
         ACCOUNT_REACTIVATED = "account_reactivated", "Account reactivated"
         PASSWORD_CHANGED = "password_changed", "Password changed"

@@ -9,8 +9,8 @@ the whole audit trail. They also reach the team and credentials of every project
 project whose admins are gone can be given a new one; they see a project's instances and
 backups only as its members, like everyone else.
 
-The sign-in backend is `backends.py`; the hold on someone with an initial password (set by
-an admin) until they have chosen their own is `middleware.py`.
+The sign-in backend is `backends.py`. People come into a project by invitation
+(`services/invitations.py`), or are added by an admin if they have an account already.
 """
 
 from enum import Enum

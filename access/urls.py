@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, projects, team
+from .views import audit, invitations, projects, team
 
 app_name = "access"
 
@@ -14,5 +14,18 @@ urlpatterns = [
     path("projects/<int:pk>/team/<int:member_pk>/remove/", team.member_remove, name="member_remove"),
     path("projects/<int:pk>/team/<int:member_pk>/deactivate/", team.member_deactivate, name="member_deactivate"),
     path("projects/<int:pk>/team/<int:member_pk>/reactivate/", team.member_reactivate, name="member_reactivate"),
+    path("projects/<int:pk>/team/invite/", invitations.invitation_send, name="invitation_send"),
+    path(
+        "projects/<int:pk>/team/invitations/<int:invitation_pk>/resend/",
+        invitations.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "projects/<int:pk>/team/invitations/<int:invitation_pk>/revoke/",
+        invitations.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    # The link in an invitation email: for whoever holds it, signed in or not.
+    path("invitations/<slug:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("audit/", audit.audit_trail, name="audit"),
 ]

@@ -14,6 +14,9 @@ def pytest_configure(config):
     }
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
+    # Email stays in memory (`django.core.mail.outbox`) whatever EMAIL_URL says; a worker process
+    # started by a test sends with what its own environment says (tests/notifications/test_worker.py).
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ class MemberRow:
 def team_members(project: CloudProject) -> list[MemberRow]:
     """Admins first, then operators and viewers, by name. One query."""
     memberships = sorted(
-        Membership.objects.filter(project=project).select_related("user", "user__initial_password"),
+        Membership.objects.filter(project=project).select_related("user", "user__proven_email"),
         key=lambda m: (_ORDER[m.role], (m.user.get_full_name() or m.user.username).lower()),
     )
     active_admins = [m for m in memberships if m.role == Role.ADMIN and m.user.is_active]

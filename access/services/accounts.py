@@ -1,66 +1,14 @@
-"""Accounts: created by a project admin with an initial password, deactivated and
-reactivated by site administrators, and a person's own password change."""
+"""Accounts: deactivated and reactivated by site administrators, and a person's own password
+change. Accounts come into being by invitation (`invitations.py`), never with a password
+someone else chose."""
 
-from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
-from access.models import AuditEvent, CloudProject, InitialPassword, Membership
+from access.models import AuditEvent, Membership
 from access.services import audit
-from access.services.team import Role, lock_team, member_add, other_active_admins
-
-
-def account_create(
-    *, username: str, email: str, first_name: str, last_name: str, initial_password: str, by, project=None
-):
-    """Create an account whose first sign-in must replace `initial_password`.
-
-    Raises ValidationError (keyed by field) for a taken username or a weak password.
-    """
-    User = get_user_model()
-    user = User(username=username, email=email, first_name=first_name, last_name=last_name)
-    password_validation.validate_password(initial_password, user)
-    user.set_password(initial_password)
-    try:
-        with transaction.atomic():
-            user.save()
-            InitialPassword.objects.create(user=user, set_by=by)
-            audit.record(
-                AuditEvent.Action.ACCOUNT_CREATED,
-                actor=by,
-                project=project,
-                target=username,
-                target_user=user,
-                details={"initial_password": True},
-            )
-    except IntegrityError:
-        raise ValidationError({"username": f"The username {username} is taken."}, code="taken") from None
-    return user
-
-
-def member_add_new_account(
-    *,
-    project: CloudProject,
-    role: str,
-    by,
-    username: str,
-    email: str,
-    first_name: str,
-    last_name: str,
-    initial_password: str,
-) -> Membership:
-    """Create an account with an initial password and give it a role in the project, together."""
-    with transaction.atomic():
-        user = account_create(
-            username=username,
-            email=email,
-            first_name=first_name,
-            last_name=last_name,
-            initial_password=initial_password,
-            by=by,
-            project=project,
-        )
-        return member_add(project=project, user=user, role=role, by=by)
+from access.services.team import Role, lock_team, other_active_admins
 
 
 def account_deactivate(*, user, by) -> None:
@@ -103,16 +51,10 @@ def account_reactivate(*, user, by) -> None:
     user.is_active = True
 
 
+@sensitive_variables()  # and every frame below: the hashers hold the raw password
 def account_password_change(*, user, password: str) -> None:
-    """Set the person's own new password; an initial password an admin set is replaced by it."""
+    """Set the person's own new password."""
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
-        initial, _ = InitialPassword.objects.filter(user=user).delete()
-        audit.record(
-            AuditEvent.Action.PASSWORD_CHANGED,
-            actor=user,
-            target=user.get_username(),
-            target_user=user,
-            details={"replaced_initial_password": bool(initial)},
-        )
+        audit.record(AuditEvent.Action.PASSWORD_CHANGED, actor=user, target=user.get_username(), target_user=user)

@@ -1,6 +1,8 @@
-"""A project's team, for its admins: add people, change roles, remove them; site administrators
-also deactivate and reactivate accounts."""
+"""A project's team, for its admins: add people who have an account, change roles, remove
+people; site administrators also deactivate and reactivate accounts. Inviting new people is
+`invitations.py`, on the same page."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -10,9 +12,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from access.decorators import login_required, require
-from access.forms import ROLE_HELP, AccountCreateForm, MemberAddForm, MemberRoleForm
+from access.forms import ROLE_HELP, InvitationForm, MemberAddForm, MemberRoleForm
 from access.models import CloudProject, Membership
 from access.permissions import Action, is_site_admin, project_for
+from access.selectors.invitations import team_invitations
 from access.selectors.team import is_admin_of, team_members, team_membership
 from access.services import accounts as account_services
 from access.services import team as team_services
@@ -21,26 +24,32 @@ from webapp.htmx import wants_fragment
 Role = Membership.Role
 
 
-def _context(request: HttpRequest, project: CloudProject, **forms) -> dict:
+def team_context(request: HttpRequest, project: CloudProject, **forms) -> dict:
+    invitations = team_invitations(project)
     return {
         "project": project,
         "rows": team_members(project),
+        "invitations": invitations,
+        # While an invitation's email is on its way, its section follows it (team.html).
+        "emails_in_flight": any(i.email_message and i.email_message.in_flight for i in invitations),
         "role_choices": Role.choices,
         "role_help": ROLE_HELP,
         "can_deactivate": is_site_admin(request.user),
         "add_form": forms.get("add_form") or MemberAddForm(),
-        "account_form": forms.get("account_form") or AccountCreateForm(),
+        "invite_form": forms.get("invite_form") or InvitationForm(),
+        "invitation_days": settings.INVITATION_VALID_DAYS,
         "error": forms.get("error"),
+        "invitation_error": forms.get("invitation_error"),
     }
 
 
-def _managed_project(request: HttpRequest, pk: int) -> CloudProject:
+def managed_project(request: HttpRequest, pk: int) -> CloudProject:
     project = project_for(request.user, pk)
     require(request.user, Action.MANAGE, project)
     return project
 
 
-def _team_url(project: CloudProject) -> str:
+def team_url(project: CloudProject) -> str:
     return reverse("access:team", args=[project.pk])
 
 
@@ -48,10 +57,10 @@ def _after_change(request: HttpRequest, project: CloudProject, *, error: str | N
     """htmx gets the members table again (every row's buttons may have changed); a plain form
     goes back to the team page, with the outcome as a message."""
     if wants_fragment(request):
-        return render(request, "access/team.html#members", _context(request, project, error=error))
+        return render(request, "access/team.html#members", team_context(request, project, error=error))
     if error:
         messages.error(request, error)
-    return redirect(_team_url(project))
+    return redirect(team_url(project))
 
 
 def _lost_access(request: HttpRequest, project: CloudProject, membership: Membership) -> HttpResponse | None:
@@ -64,51 +73,41 @@ def _lost_access(request: HttpRequest, project: CloudProject, membership: Member
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def _first_message(error: ValidationError) -> str:
+def first_message(error: ValidationError) -> str:
     return error.messages[0] if error.messages else "That did not work."
 
 
 @login_required
 @require_GET
 def team(request: HttpRequest, pk: int) -> HttpResponse:
-    project = _managed_project(request, pk)
-    return render(request, "access/team.html", _context(request, project))
+    project = managed_project(request, pk)
+    context = team_context(request, project)
+    if wants_fragment(request) and request.GET.get("part") == "invitations":
+        # The invitations' delivery, polled while an email is on its way; 286 stops the polling.
+        status = 200 if context["emails_in_flight"] else 286
+        return render(request, "access/team.html#invitations", context, status=status)
+    return render(request, "access/team.html", context)
 
 
 @login_required
 @require_POST
 def member_add(request: HttpRequest, pk: int) -> HttpResponse:
-    """Add an existing account (`kind=existing`) or create one with an initial password (`kind=new`)."""
-    project = _managed_project(request, pk)
-    new_account = request.POST.get("kind") == "new"
-    form = AccountCreateForm(request.POST) if new_account else MemberAddForm(request.POST)
+    """Add someone who has an account, by username or proven email."""
+    project = managed_project(request, pk)
+    form = MemberAddForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            if new_account:
-                membership = account_services.member_add_new_account(
-                    project=project,
-                    role=data["role"],
-                    by=request.user,
-                    username=data["username"],
-                    email=data["email"],
-                    first_name=data["first_name"],
-                    last_name=data["last_name"],
-                    initial_password=data["initial_password"],
-                )
-            else:
-                membership = team_services.member_add(
-                    project=project, user=data["person"], role=data["role"], by=request.user
-                )
+            membership = team_services.member_add(
+                project=project, user=data["person"], role=data["role"], by=request.user
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
             who = membership.user.get_full_name() or membership.user.username
-            note = " They must choose their own password when they first sign in." if new_account else ""
-            messages.success(request, f"{who} is now {membership.get_role_display()} of {project.name}.{note}")
-            return redirect(_team_url(project))
-    forms = {"account_form": form} if new_account else {"add_form": form}
-    return render(request, "access/team.html", _context(request, project, **forms))
+            messages.success(request, f"{who} is now {membership.get_role_display()} of {project.name}.")
+            return redirect(team_url(project))
+    return render(request, "access/team.html", team_context(request, project, add_form=form))
 
 
 def _member_change(request: HttpRequest, pk: int, member_pk: int, *, change, done, left=None) -> HttpResponse:
@@ -117,12 +116,12 @@ def _member_change(request: HttpRequest, pk: int, member_pk: int, *, change, don
 
     `done` and `left` say what happened, to others and to admins who changed themselves out
     of the team page; a ValidationError from `change` is shown instead."""
-    project = _managed_project(request, pk)
+    project = managed_project(request, pk)
     membership = team_membership(project, member_pk)
     try:
         membership = change(membership) or membership
     except ValidationError as error:
-        return _after_change(request, project, error=_first_message(error))
+        return _after_change(request, project, error=first_message(error))
     if left is not None and (lost := _lost_access(request, project, membership)):
         messages.info(request, left(membership, project))
         return lost

@@ -16,8 +16,13 @@ import pytest
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from access.models import Invitation, Membership
+from tests.access.invitations import invite, token_in
+
 from .conftest import HTMX, ROLES, World
 
+Role = Membership.Role
+NEWCOMER = "newcomer@example.com"
 LOGIN = "login"
 METHODS = ("GET", "POST", "HX-GET", "HX-POST")
 
@@ -61,6 +66,12 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     "access:member_remove": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
     "access:member_deactivate": {"POST": ACCOUNT_CHANGE, "HX-POST": ACCOUNT_CHANGE_HTMX},
     "access:member_reactivate": {"POST": ACCOUNT_CHANGE, "HX-POST": ACCOUNT_CHANGE_HTMX},
+    "access:invitation_send": {"POST": PROJECT_ADMINS},
+    "access:invitation_resend": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
+    "access:invitation_revoke": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
+    # The link in an invitation email: whoever holds it sees the page. Signed out, an empty form
+    # is shown again with its errors; signed in, with why their account cannot accept it.
+    "access:invitation_accept": {"GET": (200,) * 6, "POST": (200,) * 6},
     "access:audit": {"GET": ADMINS_ANYWHERE},
     "login": {"GET": SIGNED_IN_AWAY, "POST": SIGNED_IN_AWAY},
     # Signing out answers POST only, and ends on the sign-in page.
@@ -82,8 +93,22 @@ ARGS: dict[str, Callable[[World], list]] = {
     "access:member_remove": lambda w: [w.project.pk, w.member.pk],
     "access:member_deactivate": lambda w: [w.project.pk, w.member.pk],
     "access:member_reactivate": lambda w: [w.project.pk, w.member.pk],
+    "access:invitation_send": lambda w: [w.project.pk],
+    "access:invitation_resend": lambda w: [w.project.pk, invitation(w).pk],
+    "access:invitation_revoke": lambda w: [w.project.pk, invitation(w).pk],
+    "access:invitation_accept": lambda w: [invitation(w).token],
 }
 QUERY = {"backups:backup_validate": "?field=name"}
+
+
+def invitation(world: World) -> Invitation:
+    """A waiting invitation of project A, for someone who has no account yet (the same one
+    however often a test asks)."""
+    waiting = Invitation.objects.filter(project=world.project, email=NEWCOMER, accepted_at=None, revoked_at=None)
+    if invitation := waiting.select_related("email_message").first():
+        invitation.token = token_in(invitation.email_message)
+        return invitation
+    return invite(world.project, NEWCOMER, Role.OPERATOR, by=world.users["admin"])
 
 
 def url_names(patterns=None, namespace: str = "") -> set[str]:

@@ -2,22 +2,28 @@
 
 The models of `access` lived in `backups` until backups/0004; access/0001 took them over in the
 migration state only. This builds a populated database as the earlier code left it (migrations
-up to backups/0003, through the historical models of that time), migrates it to today, and
-compares every row of every table involved, byte for byte.
+up to backups/0003, through the historical models of that time), migrates it to the last
+migration before initial passwords were retired, and compares every row of every table
+involved, byte for byte. Then access/0005 changes exactly what it must: the accounts that an
+admin still knew the password of can no longer sign in with it, and their mark is gone.
 """
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from access.models import AuditEvent, CloudProject, InitialPassword, Membership
+from access.models import AuditEvent, CloudProject, Membership
 from backups.models import Backup, Instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE_ACCESS = [("backups", "0003_backup_name_trigram"), ("access", None)]
+BEFORE_RETIRING = ("access", "0004_invitations")
+INITIAL_PASSWORD = "Initial-pass-4821"
 TABLES = [
     "auth_user",
     "backups_cloudproject",
@@ -29,6 +35,14 @@ TABLES = [
     "backups_backupevent",
 ]
 MOVED = ["cloudproject", "membership", "initialpassword", "auditevent"]
+
+
+def leaves(*, access_at=None) -> list[tuple[str, str]]:
+    """Every app's latest migration, or access's at `access_at`."""
+    nodes = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    if access_at is None:
+        return nodes
+    return [node for node in nodes if node[0] != "access"] + [access_at]
 
 
 def migrate(targets) -> MigrationExecutor:
@@ -59,7 +73,8 @@ def populate(apps) -> None:
     now = timezone.now()
     User = apps.get_model("auth", "User")
     ada = User.objects.create(username="ada", first_name="Ada", email="ada@corp.example", password="!")
-    oscar = User.objects.create(username="oscar", password="!")
+    # An account made by ada with an initial password she chose, which oscar has not replaced yet.
+    oscar = User.objects.create(username="oscar", password=make_password(INITIAL_PASSWORD))
     Project = apps.get_model("backups", "CloudProject")
     project = Project.objects.create(
         name="eu-de_prod",
@@ -101,7 +116,7 @@ def test_a_populated_database_from_before_the_access_app_migrates_without_changi
     content_types = dict(ContentType.objects.filter(app_label="backups", model__in=MOVED).values_list("model", "pk"))
     assert all(rows for _, rows in before.values()), "every table holds a row to compare"
 
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate(leaves(access_at=BEFORE_RETIRING))
 
     for table, (columns, rows) in before.items():
         assert columns_now(table, columns) == rows, f"{table} changed"
@@ -113,6 +128,21 @@ def test_a_populated_database_from_before_the_access_app_migrates_without_changi
     assert project.iam_password == "s3cret-password"
     assert project.sync_requested_at is None
     assert sorted(Membership.objects.values_list("user__username", "role")) == [("ada", "admin"), ("oscar", "operator")]
-    assert InitialPassword.objects.get().user.username == "oscar"
     assert AuditEvent.objects.get().details == {"role": "operator"}
     assert Backup.objects.get().instance == Instance.objects.get(project=project)
+
+    migrate(leaves())
+
+    # Oscar's password was chosen by an admin: unusable now. Ada's own is untouched.
+    users = {user.username: user for user in get_user_model().objects.all()}
+    assert not users["oscar"].has_usable_password()
+    assert not check_password(INITIAL_PASSWORD, users["oscar"].password)
+    assert users["ada"].password == "!"  # as populate() left it
+    assert "backups_initialpassword" not in connection.introspection.table_names()
+    retired = AuditEvent.objects.get(action=AuditEvent.Action.PASSWORD_CHANGED)
+    assert (retired.target_user, retired.actor, retired.details) == (
+        users["oscar"],
+        None,
+        {"initial_password_retired": True},
+    )
+    assert columns_now("backups_membership", before["backups_membership"][0]) == before["backups_membership"][1]

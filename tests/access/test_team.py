@@ -1,13 +1,16 @@
 """The team page and its services: adding people, roles, removing, deactivating, and the rule
 that a project always keeps an active admin."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from access.models import AuditEvent, Membership
+from access.models import AuditEvent, Membership, ProvenEmail
 from access.services.accounts import account_deactivate
 from access.services.team import member_remove, member_role_change
 from tests.factories import MembershipFactory, UserFactory
@@ -107,12 +110,11 @@ def test_team_changes_lock_the_project_until_they_commit(world: World, admin_mem
         assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
 
-def test_add_an_existing_account_by_username_or_email(world: World):
-    UserFactory(username="walt", email="walt@example.com")
+def test_add_an_existing_account_by_username_or_by_the_email_it_proved(world: World):
+    walt = UserFactory(username="walt", email="walt@example.com")
+    ProvenEmail.objects.create(user=walt, email="walt@example.com", proven_at=timezone.now())
     client = world.client("admin")
-    response = client.post(
-        team_url(world, "member_add"), {"kind": "existing", "person": "WALT@example.com", "role": "operator"}
-    )
+    response = client.post(team_url(world, "member_add"), {"person": "WALT@example.com", "role": "operator"})
     assert response.status_code == 302
     membership = Membership.objects.get(project=world.project, user__username="walt")
     assert membership.role == Role.OPERATOR
@@ -122,18 +124,38 @@ def test_add_an_existing_account_by_username_or_email(world: World):
         membership.user,
         {"role": "operator"},
     )
-    again = client.post(team_url(world, "member_add"), {"kind": "existing", "person": "walt", "role": "viewer"})
+    again = client.post(team_url(world, "member_add"), {"person": "walt", "role": "viewer"})
     assert again.status_code == 200
     assert "already a member of eu-de_alpha (Operator)" in text(again)
+    # By username, in any case, as before.
+    UserFactory(username="Wanda")
+    assert client.post(team_url(world, "member_add"), {"person": "wanda", "role": "viewer"}).status_code == 302
+    assert Membership.objects.filter(project=world.project, user__username="Wanda", role=Role.VIEWER).exists()
 
 
-def test_adding_an_unknown_or_deactivated_account_says_what_to_do(world: World):
+CSRF = re.compile(r'(?<=value=")[A-Za-z0-9]{64}(?=")|(?<="X-CSRFToken": ")[A-Za-z0-9]{64}')
+NO_ACCOUNT = "No account can be added with that name. To bring someone new in, invite them by email."
+
+
+def test_adding_answers_the_same_for_no_account_and_an_account_that_may_not_be_added(world: World):
+    """A project admin trying names learns nothing about who has an account, or what state it
+    is in: the answer, and the page, are the same for each."""
+    gone = UserFactory(username="gone", email="gone@example.com", is_active=False)
+    ProvenEmail.objects.create(user=gone, email="gone@example.com", proven_at=timezone.now())
+    UserFactory(username="unproven", email="unproven@example.com")  # typed in by whoever made the account
     client = world.client("admin")
-    html = text(client.post(team_url(world, "member_add"), {"kind": "existing", "person": "ghost", "role": "viewer"}))
-    assert "No account is called ghost" in html
-    UserFactory(username="gone", is_active=False)
-    html = text(client.post(team_url(world, "member_add"), {"kind": "existing", "person": "gone", "role": "viewer"}))
-    assert "is deactivated" in html
+    pages = []
+    for person in ("ghost", "ghost@example.com", "gone", "gone@example.com", "unproven@example.com", ""):
+        response = client.post(team_url(world, "member_add"), {"person": person, "role": "viewer"})
+        assert response.status_code == 200, person
+        html = text(response)
+        if person:
+            assert NO_ACCOUNT in html, person
+        # Apart from the value typed back into the field (and the CSRF token's mask), the pages are the same.
+        pages.append(CSRF.sub("csrf", html.replace(f'value="{person}"', 'value=""')))
+    assert len(set(pages[:-1])) == 1
+    assert not Membership.objects.filter(project=world.project, user__username__in=["gone", "unproven"]).exists()
+    assert "deactivated" not in pages[0]
 
 
 def test_a_member_can_hold_different_roles_in_different_projects(world: World):

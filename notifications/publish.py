@@ -1,0 +1,22 @@
+"""How services hand an email to the worker: by task name, so that services never import
+`tasks.py`, which imports them (as `backups/publish.py` does for backups).
+
+Publishing is never the durable step: the `OutgoingEmail` row is, and the beat's sweep
+(`tasks.dispatch_emails`) publishes again what the broker did not get.
+"""
+
+from datetime import timedelta
+
+from celery import current_app
+
+SEND_EMAIL = "notifications.tasks.send_email"
+
+TASK_NAMES = (SEND_EMAIL,)
+
+# An email handed to the broker this long ago and still not started is published again.
+REPUBLISH_AFTER = timedelta(seconds=90)
+
+
+def publish(task_name: str, *args) -> None:
+    """Send one task message. Raises whatever the broker connection raises."""
+    current_app.send_task(task_name, args=args)
