@@ -8,11 +8,12 @@ SIMULATOR_PORT ?= 8001
 
 # Embedded defaults for local use: SQLite and a filesystem broker under var/, the simulator as the cloud.
 RUN_ENV := DEBUG=true GEMINIDB_SIMULATOR_URL=http://127.0.0.1:$(SIMULATOR_PORT) SIMULATOR_PORT=$(SIMULATOR_PORT) WEB_PORT=$(PORT)
-# Tests run with DEBUG off, like production, with throwaway secrets.
+# Tests run with DEBUG off, like production, with throwaway secrets. The simulator and the tests'
+# stub servers listen on 127.0.0.1 over plain http: the one host the console may call that way.
 # Each run gets its own cache and broker folders, so two runs side by side never share a queue.
 TEST_RUN_DIR = $(CURDIR)/var/test-run-$$$$
 TEST_CACHE_URL ?= filecache://$(TEST_RUN_DIR)/cache
-TEST_ENV = CACHE_URL=$(TEST_CACHE_URL) CELERY_BROKER_FOLDER=$(TEST_RUN_DIR)/broker TEST_SQLITE_PATH=$(TEST_RUN_DIR)/test.sqlite3 DEBUG=false SECRET_KEY=test-only-secret-key FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= SECURE_SSL_REDIRECT=false
+TEST_ENV = CACHE_URL=$(TEST_CACHE_URL) CELERY_BROKER_FOLDER=$(TEST_RUN_DIR)/broker TEST_SQLITE_PATH=$(TEST_RUN_DIR)/test.sqlite3 DEBUG=false SECRET_KEY=test-only-secret-key-as-long-as-the-production-check-asks-0123456789 FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= SECURE_SSL_REDIRECT=false OUTBOUND_ALLOWED_HOSTS=127.0.0.1
 
 .PHONY: run test bench lint clean
 
@@ -39,8 +40,8 @@ test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; rm -rf $(TEST_RUN_DIR); exit $$status
 
 # The benchmark runs on PostgreSQL and Redis, like production (database console_bench).
-BENCH_ENV := DEBUG=false SECRET_KEY=bench-only-secret-key FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= \
-	ALLOWED_HOSTS=testserver,127.0.0.1 SECURE_SSL_REDIRECT=false \
+BENCH_ENV := DEBUG=false SECRET_KEY=bench-only-secret-key-as-long-as-the-production-check-asks-0123456789 FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= \
+	ALLOWED_HOSTS=testserver,127.0.0.1 SECURE_SSL_REDIRECT=false OUTBOUND_ALLOWED_HOSTS=127.0.0.1 \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/console_bench \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/13 CACHE_URL=rediscache://127.0.0.1:6379/12
 

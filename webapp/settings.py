@@ -19,18 +19,33 @@ environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
 
-# Only a DEBUG instance may run on a key that is public in the repository.
+# Only a DEBUG instance may run on a key that is public in the repository (ours, or the
+# placeholder in .env.example) or too short to be secret: the bar of Django's own deploy check
+# (security.W009), refused at start instead of warned about.
 SECRET_KEY = env.str("SECRET_KEY", default="")
+SECRET_KEY_PLACEHOLDER = "change-me-to-a-long-random-string"  # noqa: S105 - .env.example's, refused
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=true for local development).")
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105 - DEBUG only
+elif not DEBUG:
+    if SECRET_KEY == SECRET_KEY_PLACEHOLDER:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is still the placeholder from .env.example. Set it to a long random string: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is too short or too plain to be secret: use at least 50 random characters, "
+            "e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the console's admin site (webapp/admin_site.py).
+    "webapp.admin_site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,6 +59,7 @@ INSTALLED_APPS = [
     "csp",
     "access",
     "backups",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -60,8 +76,6 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Audit events recorded while a request is handled carry the client's address.
     "access.middleware.AuditContextMiddleware",
-    # Someone signed in with an initial password an admin set may only change it.
-    "access.middleware.InitialPasswordMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -108,7 +122,7 @@ CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'ca
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend, loading the initial-password mark with the user (access/backends.py).
+    # Django's ModelBackend, under the name existing sessions remember (access/backends.py).
     "access.backends.ConsoleBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -130,6 +144,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Axes' database handler, which also writes each failed sign-in to the audit trail.
 AXES_HANDLER = "access.lockout.AuditingAxesHandler"
+# A flood of failed sign-ins must not grow the audit trail without bound: per client address,
+# the first failure for each account (and the first for all unknown names together) is
+# recorded, then one row per this many minutes, counting the ones in between.
+AUDIT_SIGN_IN_FAILURE_MINUTES = env.float("AUDIT_SIGN_IN_FAILURE_MINUTES", default=15.0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -150,7 +168,10 @@ STORAGES = {
 
 # Production hardening. `manage.py check --deploy` is clean when DEBUG is off.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto says "this came over HTTPS" only when a TLS-terminating proxy in front sets
+# it (and overwrites one a client sent); without such a proxy any client could claim HTTPS.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -224,6 +245,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sync-projects": {"task": "backups.tasks.sync_projects", "schedule": env.float("SYNC_SECONDS", default=300.0)},
     "watchdog": {"task": "backups.tasks.watchdog", "schedule": 300.0},
+    "dispatch-emails": {
+        "task": "notifications.tasks.dispatch_emails",
+        "schedule": env.float("EMAIL_DISPATCH_SECONDS", default=10.0),
+    },
 }
 # Backup pipeline pacing (backups/services/): first polls, and the base of the retry backoff.
 BACKUP_POLL_FIRST_SECONDS = env.float("BACKUP_POLL_FIRST_SECONDS", default=5.0)
@@ -239,11 +264,32 @@ CLOUD_IAM_ENDPOINT = env.str("CLOUD_IAM_ENDPOINT", default="https://iam.eu-de.ot
 CLOUD_GEMINIDB_ENDPOINT = env.str("CLOUD_GEMINIDB_ENDPOINT", default="https://gaussdb-nosql.eu-de.otc.t-systems.com")
 GEMINIDB_SIMULATOR_URL = env.str("GEMINIDB_SIMULATOR_URL", default="")
 DEMO_MODE = bool(GEMINIDB_SIMULATOR_URL)
+# Demo mode seeds an `admin` with a password printed in the README: with DEBUG off it needs an
+# explicit yes, and then every page says so (backups/context_processors.py).
+ALLOW_DEMO_MODE_IN_PRODUCTION = env.bool("ALLOW_DEMO_MODE_IN_PRODUCTION", default=False)
+if DEMO_MODE and not DEBUG and not ALLOW_DEMO_MODE_IN_PRODUCTION:
+    raise ImproperlyConfigured(
+        "GEMINIDB_SIMULATOR_URL switches on demo mode, whose accounts (admin, operator, viewer) have the "
+        "public password demo-console, and DEBUG is off. Unset GEMINIDB_SIMULATOR_URL, or set "
+        "ALLOW_DEMO_MODE_IN_PRODUCTION=true if this really is a demo."
+    )
 # Cloud calls per minute per IAM user, shared by all processes (FIELD-NOTES: plan for 60).
 CLOUD_CALLS_PER_MINUTE = env.int("CLOUD_CALLS_PER_MINUTE", default=50)
 CLOUD_TIMEOUT_SECONDS = env.float("CLOUD_TIMEOUT_SECONDS", default=10.0)
 # The most a safe call may spend waiting between its retries (backoff, 429 pauses).
 CLOUD_RETRY_TOTAL_SECONDS = env.float("CLOUD_RETRY_TOTAL_SECONDS", default=30.0)
+
+# Calls to addresses people type (cloud endpoints, later webhooks), enforced by webapp/outbound.py:
+# https:// to public addresses only, never a redirect. OUTBOUND_ALLOWED_HOSTS lists host names
+# (no scheme, no port) that may also be plain http:// and resolve to private or loopback addresses,
+# e.g. an on-premises gateway; demo mode adds the simulator's host. Answers are read up to
+# OUTBOUND_MAX_RESPONSE_BYTES, streamed; a longer one is refused.
+OUTBOUND_ALLOWED_HOSTS = [host.strip().strip("[]").lower() for host in env.list("OUTBOUND_ALLOWED_HOSTS", default=[])]
+if any(not host or "/" in host or "@" in host or host.count(":") == 1 for host in OUTBOUND_ALLOWED_HOSTS):
+    raise ImproperlyConfigured("OUTBOUND_ALLOWED_HOSTS lists host names only, e.g. 10.1.2.3,gateway.internal.")
+OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=4 * 1024 * 1024)
+if OUTBOUND_MAX_RESPONSE_BYTES < 64 * 1024:
+    raise ImproperlyConfigured("OUTBOUND_MAX_RESPONSE_BYTES must be at least 65536 (a page of cloud results).")
 
 # Rate limits on what people can repeat (webapp/throttle.py). "Refresh from cloud" per person;
 # IAM password tries per IAM user on the connect and credentials pages, kept below IAM's own
@@ -252,6 +298,8 @@ REFRESH_LIMIT = env.int("REFRESH_LIMIT", default=6)
 REFRESH_WINDOW_SECONDS = env.int("REFRESH_WINDOW_SECONDS", default=600)
 IAM_PASSWORD_TRIES_LIMIT = env.int("IAM_PASSWORD_TRIES_LIMIT", default=3)
 IAM_PASSWORD_TRIES_WINDOW_SECONDS = env.int("IAM_PASSWORD_TRIES_WINDOW_SECONDS", default=900)
+# Invitations one person may send per hour: each is an email to an address they typed.
+INVITATIONS_PER_HOUR = env.int("INVITATIONS_PER_HOUR", default=20)
 
 # Passwords of connected cloud projects are encrypted with these Fernet keys, newest
 # first; older keys only decrypt (README: "Rotating the encryption key").
@@ -260,6 +308,31 @@ if not FIELD_ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEYS (a Fernet key, see README).")
     FIELD_ENCRYPTION_KEYS = ["ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGk="]
+
+# Outgoing email (invitations), sent by the worker from the outbox (notifications/). EMAIL_URL as
+# django-environ reads it: smtp+tls://user:password@host:587, smtp://host:25, consolemail://, or
+# filemail:///var/mail (a relative path is under the checkout). In development and demo mode each
+# message is a file under var/mail, so the invitation links can be opened there.
+_email = env.email_url("EMAIL_URL", default="filemail:///var/mail" if DEBUG or DEMO_MODE else "smtp://localhost:25")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+if _email["EMAIL_FILE_PATH"]:
+    EMAIL_FILE_PATH = str(BASE_DIR / _email["EMAIL_FILE_PATH"])  # an absolute path stays as it is
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=20)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="GeminiDB Backup Console <backup-console@localhost>")
+# Each email is tried this many times, the waits between tries doubling from the base.
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=6)
+EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=30.0)
+# The console's address as people reach it, for the links in emails (e.g. https://backups.example.com).
+# Empty: the address of the request that caused the email (its host is one of ALLOWED_HOSTS).
+CONSOLE_URL = env.str("CONSOLE_URL", default="")
+# How long an invitation link works.
+INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
 LOGGING = {
     "version": 1,
