@@ -31,7 +31,8 @@ def run(report) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     process = start_simulator(
         "--world", "empty", "--job-seconds", str(JOB_SECONDS), "--failure-rate", "0", "--seed", "7",
-        "--rate-limit", str(GATEWAY_LIMIT_PER_MINUTE), log_path=tmp / "simulator.log",
+        "--rate-limit", str(GATEWAY_LIMIT_PER_MINUTE), "--no-automated-backups",  # only our 100 backups
+        log_path=tmp / "simulator.log",
     )  # fmt: skip
     simulator = SimulatorHandle(process.url)
     worker = Worker(tmp, env={})  # production pacing: the settings' defaults

@@ -4,5 +4,11 @@ Run it with ``python -m simulator --port 8600``. It speaks the same paths, field
 and error bodies as the API reference in ``/work/shared/reference/geminidb-api/`` and adds a small
 admin API under ``/_sim/`` for fault injection in tests and demos.
 
+Time is the wall clock plus an offset: ``POST /_sim/clock {"advance_seconds": N}`` moves it
+forward (``GET /_sim/clock`` reads it, ``POST /_sim/reset`` puts it back), and whatever falls due
+meanwhile happens at the next request: jobs end, and each instance's automated backup policy
+starts, finishes and expires its backups (``policies.py``). ``--no-automated-backups`` (or the
+``automated_backups`` setting) stops the policies from starting any.
+
 The package uses only the standard library and imports nothing from the dashboard.
 """

@@ -41,6 +41,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Confi
         help="the next N successful creates are dropped unanswered",
     )
     parser.add_argument("--jobs-never-finish", action="store_true", help="jobs stay Running")
+    parser.add_argument(
+        "--no-automated-backups", action="store_true", help="instances' backup policies start no backups"
+    )
+    parser.add_argument(
+        "--no-auto-backup-jobs", action="store_true", help="the jobs API does not show automated backups' jobs"
+    )
     parser.add_argument("--busy-error-code", default="DBS.201015", help="DBS.201015 or DBS.200019 for a busy instance")
     args = parser.parse_args(argv)
     try:
@@ -58,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Confi
                 "drop_connection_after_create": args.drop_connection_after_create,
                 "jobs_never_finish": args.jobs_never_finish,
                 "busy_error_code": args.busy_error_code,
+                "automated_backups": not args.no_automated_backups,
+                "auto_backup_jobs_listed": not args.no_auto_backup_jobs,
             }
         )
     except ValueError as error:

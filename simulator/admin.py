@@ -8,13 +8,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from . import policies
 from .geminidb import instance_view
 from .messages import Request, Response
 from .timefmt import api_time
 from .world import INSTANCE_STATUSES, Backup, Instance, World
 
 # The endpoint kinds counted in GET /_sim/state, always listed even when never called.
-CALL_KINDS = ("token", "list_instances", "create_backup", "get_job", "list_jobs", "list_backups")
+CALL_KINDS = (
+    "token",
+    "list_instances",
+    "create_backup",
+    "get_job",
+    "list_jobs",
+    "list_backups",
+    "get_backup_policy",
+    "set_backup_policy",
+)
 
 
 class AdminError(Exception):
@@ -57,6 +67,8 @@ def _backup_state(backup: Backup) -> dict[str, Any]:
         # The API's times are whole seconds; benchmarks measure delays against this instead.
         "ended_at_epoch": job.ended_at,
         "fail_reason": job.fail_reason,
+        # Automated backups leave the list this many days after they ended (None: never).
+        "keep_days": backup.keep_days,
     }
 
 
@@ -74,6 +86,7 @@ def state(world: World, request: Request) -> Response:
                     "project_id": i.project_id,
                     "status": i.status,
                     "datastore_type": i.datastore_type,
+                    "policy": {"keep_days": i.keep_days, "start_time": i.backup_window, "period": i.backup_period},
                 }
                 for i in world.instances.values()
             ],
@@ -117,6 +130,29 @@ def set_config(world: World, request: Request) -> Response:
     if expire:
         world.expire_tokens()
     return get_config(world, request)
+
+
+def _clock(world: World) -> dict[str, Any]:
+    now = world.now()
+    return {"now": api_time(now), "epoch": now, "offset_seconds": world.clock_offset}
+
+
+def get_clock(world: World, request: Request) -> Response:
+    """GET /_sim/clock: the simulated time (``epoch`` seconds) and how far it is ahead of the wall clock."""
+    return Response(200, _clock(world))
+
+
+def advance_clock(world: World, request: Request) -> Response:
+    """POST /_sim/clock ``{"advance_seconds": 86400}``: move the simulated time forward. What
+    would have happened meanwhile does (jobs end, automated backups start and expire); tokens
+    expire too, so tests that jump days raise ``token_ttl``. It never goes back, but reset
+    returns it to the wall clock."""
+    seconds = _body(request, {"advance_seconds"}).get("advance_seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < 10**9:
+        raise AdminError(400, "advance_seconds: a number of seconds >= 0 is required")
+    world.clock_offset += seconds
+    policies.settle(world)
+    return Response(200, _clock(world))
 
 
 def reset(world: World, request: Request) -> Response:

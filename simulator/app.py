@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import admin, gateway, geminidb, iam
+from . import admin, gateway, geminidb, iam, policies
 from .messages import ApiError, Request, Response
 from .world import World
 
@@ -30,6 +30,7 @@ class Route:
 
 
 _PROJECT = r"(?P<project_id>[^/]+)"
+_POLICY = r"instances/(?P<instance_id>[^/]+)/backups/policy"
 
 API_ROUTES = (
     Route("POST", re.compile(r"/v3/auth/tokens"), iam.issue_token, "token"),
@@ -42,11 +43,15 @@ API_ROUTES = (
     ),
     Route("GET", re.compile(rf"/v3/{_PROJECT}/jobs"), geminidb.list_jobs, "list_jobs"),
     Route("GET", re.compile(rf"/v3\.1/{_PROJECT}/backups"), geminidb.list_backups, "list_backups"),
+    Route("GET", re.compile(rf"/v3\.1/{_PROJECT}/{_POLICY}"), policies.get_policy, "get_backup_policy"),
+    Route("PUT", re.compile(rf"/v3/{_PROJECT}/{_POLICY}"), policies.set_policy, "set_backup_policy"),
 )
 
 ADMIN_ROUTES = (
     Route("GET", re.compile(r"/_sim/state"), admin.state),
     Route("GET", re.compile(r"/_sim/config"), admin.get_config),
+    Route("GET", re.compile(r"/_sim/clock"), admin.get_clock),
+    Route("POST", re.compile(r"/_sim/clock"), admin.advance_clock),
     Route("POST", re.compile(r"/_sim/config"), admin.set_config),
     Route("POST", re.compile(r"/_sim/reset"), admin.reset),
     Route("POST", re.compile(r"/_sim/instances"), admin.add_instance),
@@ -79,7 +84,7 @@ def handle(world: World, request: Request) -> Response:
     """Answer one request under the world lock, counting every cloud API call and its outcome."""
     route, params = _match(request)
     with world.lock:
-        world.settle()
+        policies.settle(world)
         if is_admin(request):
             return _admin(world, request, route, params)
         response = _api(world, request, route, params)

@@ -66,6 +66,10 @@ class Config:
     stale_backup_lists: int = 0
     jobs_never_finish: bool = False
     busy_error_code: str = "DBS.201015"
+    # Automated backups follow each instance's policy (policies.py); off, none start by themselves.
+    automated_backups: bool = True
+    # Off: the jobs API leaves out automated backups' jobs, so their progress is never reported.
+    auto_backup_jobs_listed: bool = True
 
     def changed(self, changes: Mapping[str, Any]) -> Config:
         """Return a copy with ``changes`` applied; raise ValueError naming every bad key."""
@@ -100,4 +104,6 @@ CONFIG_RULES: dict[str, Callable[[Any], Any]] = {
     "stale_backup_lists": _non_negative_int,
     "jobs_never_finish": _bool,
     "busy_error_code": _busy_code,
+    "automated_backups": _bool,
+    "auto_backup_jobs_listed": _bool,
 }

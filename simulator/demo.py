@@ -1,4 +1,11 @@
-"""The IAM account every world has, and the seeded demo world (``--world demo``)."""
+"""The IAM account every world has, and the seeded demo world (``--world demo``).
+
+The demo shows every protection state from the start: most Cassandra instances have an automated
+backup from their latest window (protected); ``sessions-cache`` has its policy off;
+``audit-log``'s latest backup failed (it has a good manual one from earlier that day);
+``reporting-eu`` backs up weekly, last three days ago (unprotected). The history is made by the
+same rules as the live automated backups (``policies.py``), so it carries on seamlessly.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .world import Account, Instance, Project, World
+from .policies import busy_until, start_due_backups
+from .world import ALL_DAYS, Account, Instance, Project, World
 
 DAY = 24 * 3600
 
@@ -38,8 +46,12 @@ class DemoInstance:
     subnet: int = 0
     backup_window: str = "01:00-02:00"
     keep_days: int = 7
+    # Automated backups made by the policy over the last this many days.
     auto_backup_days: int = 0
-    failed_auto_backup_day: int | None = None
+    # The latest automated backup failed; its window is the hour that began this many hours ago.
+    failed_latest_hours_ago: int | None = None
+    # Backs up once a week only, on the weekday this many days ago.
+    weekly_days_ago: int | None = None
 
 
 DEMO_INSTANCES = (
@@ -95,7 +107,7 @@ DEMO_INSTANCES = (
         volume_used_gb=180.3,
         age_days=250,
         auto_backup_days=7,
-        failed_auto_backup_day=1,
+        failed_latest_hours_ago=2,
     ),
     DemoInstance(
         DEMO_PROJECT, "billing-archive", status="frozen", volume_size_gb=500, volume_used_gb=301.0, age_days=500
@@ -136,7 +148,13 @@ DEMO_INSTANCES = (
         auto_backup_days=5,
     ),
     DemoInstance(
-        ANALYTICS_PROJECT, "reporting-eu", volume_size_gb=200, volume_used_gb=74.3, age_days=30, auto_backup_days=7
+        ANALYTICS_PROJECT,
+        "reporting-eu",
+        volume_size_gb=200,
+        volume_used_gb=74.3,
+        age_days=30,
+        auto_backup_days=10,
+        weekly_days_ago=3,
     ),
     DemoInstance(
         ANALYTICS_PROJECT,
@@ -153,6 +171,8 @@ DEMO_MANUAL_BACKUPS = (
     ("orders-prod", "pre-upgrade-3-11", "Before the Cassandra patch upgrade", 4.2),
     ("user-profiles", "before-gdpr-purge", "Snapshot before deleting expired profiles", 6.1),
     ("clickstream-raw", "before-compaction-change", "Before switching to TWCS compaction", 2.3),
+    ("sessions-cache", "before-ttl-change", "Before shortening the session TTL", 0.2),
+    ("audit-log", "before-node-repair", "Before repairing the failed node", 0.25),
 )
 
 
@@ -175,17 +195,19 @@ def populate_demo(world: World) -> None:
             begin=now - days_ago * DAY,
         )
 
-    # Happening now: an automated backup that started four minutes ago and runs fifteen, and
-    # the new instance being created (it becomes normal when its job ends, in half an hour).
+    # Happening now: an automated backup that started four minutes ago and runs fifteen (unless
+    # its window's own runs already), and the new instance being created (it becomes normal
+    # when its job ends, in half an hour).
     metrics = instances["metrics-rollup"]
-    world.start_backup(
-        metrics,
-        name=_auto_name(metrics, now - 240),
-        description="",
-        type="Auto",
-        begin=now - 240,
-        seconds=900,
-    )
+    if busy_until(world, metrics.id, now) is None:
+        world.start_backup(
+            metrics,
+            name=_auto_name(metrics, now - 240),
+            description="",
+            type="Auto",
+            begin=now - 240,
+            seconds=900,
+        )
     creating = instances["inventory-new"]
     world.start_job(creating, name="CreateInstance", begin=creating.created, seconds=1800)
 
@@ -201,6 +223,12 @@ def populate_demo(world: World) -> None:
 
 
 def _add(world: World, spec: DemoInstance, now: float) -> Instance:
+    backup_window, backup_period = spec.backup_window, ALL_DAYS
+    if spec.failed_latest_hours_ago is not None:
+        hour = datetime.fromtimestamp(now - spec.failed_latest_hours_ago * 3600, tz=UTC).hour
+        backup_window = f"{hour:02}:00-{(hour + 1) % 24:02}:00"
+    if spec.weekly_days_ago is not None:
+        backup_period = str(datetime.fromtimestamp(now - spec.weekly_days_ago * DAY, tz=UTC).isoweekday())
     return world.add_instance(
         project_id=spec.project.id,
         name=spec.name,
@@ -211,27 +239,21 @@ def _add(world: World, spec: DemoInstance, now: float) -> Instance:
         node_count=spec.node_count,
         volume_size_gb=spec.volume_size_gb,
         volume_used_gb=spec.volume_used_gb,
-        backup_window=spec.backup_window,
+        backup_window=backup_window,
         keep_days=spec.keep_days,
+        backup_period=backup_period,
         subnet=spec.subnet,
     )
 
 
 def _add_auto_history(world: World, instance: Instance, spec: DemoInstance, now: float) -> None:
-    """One automated backup a day in the instance's backup window, for the last few days."""
-    midnight = now - now % DAY
-    window_hour = int(spec.backup_window.split(":")[0])
-    for days_ago in range(spec.auto_backup_days, 0, -1):
-        begin = midnight - days_ago * DAY + window_hour * 3600 + world.rng.randint(60, 1200)
-        fail_reason = world.random_fail_reason() if days_ago == spec.failed_auto_backup_day else ""
-        world.start_backup(
-            instance,
-            name=_auto_name(instance, begin),
-            description="",
-            type="Auto",
-            begin=begin,
-            fail_reason=fail_reason,
-        )
+    """The automated backups the policy made over the last few days, up to now (the latest may
+    still run); those past their keep_days leave at the first request."""
+    if not spec.auto_backup_days:
+        return
+    made = start_due_backups(world, instance, now - spec.auto_backup_days * DAY, now, failure_rate=0)
+    if spec.failed_latest_hours_ago is not None and made:
+        made[-1].job.outcome, made[-1].job.fail_reason = "Failed", world.random_fail_reason()
 
 
 def _auto_name(instance: Instance, begin: float) -> str:

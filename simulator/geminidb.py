@@ -237,14 +237,18 @@ def list_jobs(world: World, request: Request, project_id: str) -> Response:
     filtered page, newest first.
 
     With ``backup_jobs_listed`` off, BackupInstance jobs are invisible, as GaussDB documents
-    for its create-backup job ids (FIELD-NOTES). An unknown or invisible ``id`` is answered
+    for its create-backup job ids (FIELD-NOTES); with ``auto_backup_jobs_listed`` off, those of
+    automated backups are. An unknown or invisible ``id`` is answered
     200 with an empty list: ``id`` is documented as one more filter of this list API, and
     error_codes.rst has no "job not found" code.
     """
+    config = world.config
     visible = [
         job
         for job in world.jobs.values()
-        if job.project_id == project_id and (world.config.backup_jobs_listed or job.name != "BackupInstance")
+        if job.project_id == project_id
+        and (config.backup_jobs_listed or job.name != "BackupInstance")
+        and (config.auto_backup_jobs_listed or not job.automated)
     ]
     job_id = _param(request, "id")
     if job_id is not None:

@@ -22,6 +22,12 @@ DBS_ERRORS: dict[str, tuple[int, str]] = {
         "the DB instance or the DB instance is faulty. Try again later.",
     ),
     "DBS.201201": (400, "The backup already exists."),
+    # The automated backup policy's rules (configuring_an_automated_backup_policy.rst).
+    "DBS.280067": (400, "Invalid start time."),
+    "DBS.280214": (400, "Invalid retention period."),
+    "DBS.280215": (400, "Invalid backup cycle."),
+    "DBS.280251": (400, "Invalid backup period."),
+    "DBS.280416": (400, "Invalid backup end time."),
     "DBS.280032": (
         403,
         "You do not have permission to perform this operation. Contact the administrator to obtain permission.",

@@ -85,10 +85,13 @@ class RequestHandler(BaseHTTPRequestHandler):
         return f"{host}:{port}"
 
     def _send(self, response: Response, request_id: str) -> None:
-        payload = json.dumps(response.body).encode("utf-8")
+        # A 204 has no body and no Content-Length (RFC 9110): a client would read the bytes
+        # as the start of the next answer on the connection.
+        payload = b"" if response.status == 204 else json.dumps(response.body).encode("utf-8")
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
+        if response.status != 204:
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
         self.send_header("X-Request-Id", request_id)
         for name, value in response.headers.items():
             self.send_header(name, value)

@@ -29,6 +29,9 @@ INSTANCE_SUFFIX = "in06"
 GROUP_SUFFIX = "gr06"
 NODE_SUFFIX = "no06"
 
+# Every day of the week, as a policy's period spells it (configuring_an_automated_backup_policy.rst).
+ALL_DAYS = "1,2,3,4,5,6,7"
+
 INSTANCE_STATUSES = (
     "normal",
     "abnormal",
@@ -126,6 +129,10 @@ class Instance:
     volume_used_gb: float
     backup_window: str
     keep_days: int
+    # The automated backup policy's days, ISO weekdays (policies.py); windows that open before
+    # the policy last changed start no backup.
+    backup_period: str = ALL_DAYS
+    policy_changed_at: float = 0.0
 
     @property
     def datastore(self) -> Datastore:
@@ -146,6 +153,8 @@ class Job:
     outcome: str = "Completed"
     fail_reason: str = ""
     ended_at: float | None = None
+    # Made by an automated backup, which the jobs API may leave out (auto_backup_jobs_listed).
+    automated: bool = False
 
     @property
     def running(self) -> bool:
@@ -180,6 +189,9 @@ class Backup:
     datastore_version: str
     size_kb: float
     job: Job
+    # Automated backups are deleted this many days after they ended (the policy's keep_days
+    # when they started); None: kept until someone deletes it.
+    keep_days: int | None = None
 
     @property
     def status(self) -> str:
@@ -200,7 +212,8 @@ class Token:
 class World:
     """Everything the simulator knows. Build it once; ``reset`` returns it to how it started.
 
-    ``populate`` fills a fresh world (see ``simulator.demo.WORLDS``); ``clock`` tells the time.
+    ``populate`` fills a fresh world (see ``simulator.demo.WORLDS``); ``clock`` tells the wall
+    clock's time, to which ``clock_offset`` (moved by ``POST /_sim/clock``) is added.
     """
 
     def __init__(
@@ -223,6 +236,9 @@ class World:
     def reset(self) -> None:
         """Rebuild the starting world: same seed, start-up settings, no tokens, zero counters."""
         self.config = self.initial_config
+        self.clock_offset = 0.0
+        # Automated backups are started for the windows that opened since then (policies.py).
+        self.policies_checked_at = self.now()
         self.rng = random.Random(self.seed)
         # Faults draw from their own generator so injecting them does not change which
         # backups fail or which ids are handed out.
@@ -238,7 +254,7 @@ class World:
         self.populate(self)
 
     def now(self) -> float:
-        return self.clock()
+        return self.clock() + self.clock_offset
 
     def hex_id(self, suffix: str = "") -> str:
         """A 32-hex-digit id with GeminiDB's type suffix, drawn from the seeded generator."""
@@ -264,6 +280,7 @@ class World:
         volume_used_gb: float | None = None,
         backup_window: str = "16:00-17:00",
         keep_days: int = 7,
+        backup_period: str = ALL_DAYS,
         subnet: int = 0,
     ) -> Instance:
         """Create an instance with plausible network, nodes and volume; raise ValueError on bad input."""
@@ -309,6 +326,7 @@ class World:
             volume_used_gb=volume_used_gb,
             backup_window=backup_window,
             keep_days=keep_days,
+            backup_period=backup_period,
         )
         self.instances[instance.id] = instance
         return instance
@@ -349,6 +367,7 @@ class World:
         if seconds is None:
             seconds = size_kb / (UPLOAD_KB_PER_SECOND_PER_NODE * len(instance.nodes))
         job = self.start_job(instance, name="BackupInstance", begin=begin, seconds=seconds, fail_reason=fail_reason)
+        job.automated = type == "Auto"
         backup = Backup(
             id=self.hex_id(INSTANCE_SUFFIX),
             name=name,
@@ -361,6 +380,7 @@ class World:
             datastore_version=instance.datastore.version,
             size_kb=size_kb,
             job=job,
+            keep_days=(instance.keep_days or None) if type == "Auto" else None,
         )
         self.backups[backup.id] = backup
         return backup

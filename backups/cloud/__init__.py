@@ -15,11 +15,12 @@ from .errors import (
 )
 from .factory import client_for_project
 from .stores import CachedToken, DjangoCacheCallBudget, DjangoCacheTokenStore
-from .types import CloudBackup, CloudCredentials, CreatedBackup, Instance, Job
+from .types import BackupPolicy, CloudBackup, CloudCredentials, CreatedBackup, Instance, Job
 
 __all__ = [
     "AmbiguousRequest",
     "AuthenticationFailed",
+    "BackupPolicy",
     "CachedToken",
     "CloudBackup",
     "CloudCredentials",

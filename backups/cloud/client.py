@@ -1,4 +1,4 @@
-"""The GeminiDB (Cassandra) API's operations: instances, backups and jobs.
+"""The GeminiDB (Cassandra) API's operations: instances, backups, automated backup policies and jobs.
 
 Paths, fields and codes follow the reference pages in /work/shared/reference/geminidb-api/;
 how each call is authenticated, paced, retried and classified is `transport.py`. Creating a
@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from .errors import AmbiguousRequest, ServerBusy
 from .transport import CloudSession, RetryPolicy, logger
-from .types import CloudBackup, CreatedBackup, Instance, Job, format_time
+from .types import BackupPolicy, CloudBackup, CreatedBackup, Instance, Job, format_time
 
 __all__ = ["GeminiDBClient", "RetryPolicy"]
 
@@ -120,6 +120,36 @@ class GeminiDBClient(CloudSession):
             logger.warning("%d manual backups of instance %s are named %s", len(matches), instance_id, name)
         # With several, the oldest is the one the first request made.
         return min(matches, key=lambda b: b.begin_time or datetime.max.replace(tzinfo=UTC), default=None)
+
+    # Automated backup policies
+
+    def get_backup_policy(self, instance_id: str) -> BackupPolicy:
+        """The instance's automated backup policy (querying_an_automated_backup_policy.rst); a read,
+        retried like the others. Raises ``InstanceNotFound`` for an instance the project lacks."""
+        path = f"/v3.1/{self._project}/instances/{quote(instance_id, safe='')}/backups/policy"
+        data = self._call("GET", path, params={"type": "Instance"})
+        policy = data.get("backup_policy")
+        return BackupPolicy.from_api(policy if isinstance(policy, dict) else {})
+
+    def set_backup_policy(self, instance_id: str, policy: BackupPolicy) -> None:
+        """Replace the instance's automated backup policy (configuring_an_automated_backup_policy.rst).
+
+        Sent once, like every write; check ``policy`` with ``validators.validate_backup_policy``
+        first. The cloud answers 204 without a body. Raises ``InvalidRequest`` for a policy the
+        cloud refuses; ``AmbiguousRequest`` when the answer is lost and ``ServerBusy`` for a 5xx,
+        after which the policy may or may not have changed (setting it again is harmless).
+        """
+        path = f"/v3/{self._project}/instances/{quote(instance_id, safe='')}/backups/policy"
+        # Not _call: it reads a JSON answer, and a 204 has none.
+        token = self._retrying("POST /v3/auth/tokens", self._token)
+        self._send_with_token(
+            "PUT",
+            self._geminidb + path,
+            token,
+            body={"backup_policy": policy.to_api()},
+            expected=(200, 204),
+            write=True,
+        )
 
     # Jobs
 

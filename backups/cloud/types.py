@@ -7,7 +7,7 @@ and a missing key becomes an empty value rather than an error.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any, ClassVar
 
 
@@ -230,3 +230,61 @@ class CloudBackup(_Outcome):
     @property
     def is_building(self) -> bool:
         return self.status == self.BUILDING
+
+
+@dataclass(frozen=True)
+class BackupPolicy:
+    """An instance's automated backup policy (querying_an_automated_backup_policy.rst).
+
+    ``keep_days`` 0 means off, and then ``start_time`` and ``period`` may be None.
+    ``start_time`` is the window "hh:mm-HH:MM" in UTC, one hour long; ``period`` the days it
+    runs, "1,2,…" with 1 = Monday and 7 = Sunday (the page does not say; Huawei Cloud's sibling
+    APIs do). ``backups.validators.validate_backup_policy`` holds the rules a new one must meet.
+    """
+
+    keep_days: int
+    start_time: str | None
+    period: str | None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> BackupPolicy:
+        """Build from the ``backup_policy`` object of the answer (Table 5)."""
+        return cls(
+            keep_days=_int_or_none(data.get("keep_days")) or 0,
+            start_time=_str(data.get("start_time")) or None,
+            period=_str(data.get("period")) or None,
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        """The ``backup_policy`` object to send: keep_days alone when the policy is off, as
+        configuring_an_automated_backup_policy.rst's "Disabling automated backup" example does."""
+        if not self.enabled:
+            return {"keep_days": self.keep_days}
+        return {"keep_days": self.keep_days, "start_time": self.start_time, "period": self.period}
+
+    @property
+    def enabled(self) -> bool:
+        return self.keep_days > 0
+
+    @property
+    def days(self) -> tuple[int, ...]:
+        """The weekdays it runs on, sorted, 1 = Monday … 7 = Sunday; () when there are none.
+        Raises ValueError for a period that is not digits and commas."""
+        if not self.period:
+            return ()
+        return tuple(sorted({int(day) for day in self.period.replace(" ", "").split(",")}))
+
+    @property
+    def window(self) -> tuple[time, time] | None:
+        """The window's (start, end) in UTC, e.g. (23:00, 00:00); None without one.
+        Raises ValueError for a window that is not "hh:mm-HH:MM"."""
+        if not self.start_time:
+            return None
+        start, end = self.start_time.split("-")
+        return time.fromisoformat(start), time.fromisoformat(end)
+
+    @property
+    def window_hours(self) -> tuple[int, int] | None:
+        """The window's (start hour, end hour) in UTC, e.g. (23, 0); None without one."""
+        window = self.window
+        return None if window is None else (window[0].hour, window[1].hour)

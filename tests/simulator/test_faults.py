@@ -149,6 +149,8 @@ def test_counters_count_calls_by_kind_and_status(simulator):
         "get_job": 1,
         "list_jobs": 1,
         "list_backups": 1,
+        "get_backup_policy": 0,
+        "set_backup_policy": 0,
     }
     assert counters["by_status"] == {"201": 1, "202": 1, "403": 1, "401": 1, "200": 3}
 
@@ -172,6 +174,8 @@ def test_config_returns_every_setting_and_refuses_bad_values(simulator):
         "stale_backup_lists": 0,
         "jobs_never_finish": False,
         "busy_error_code": "DBS.201015",
+        "automated_backups": False,
+        "auto_backup_jobs_listed": True,
     }
     assert unknown.status_code == out_of_range.status_code == 400
     assert "jobs_seconds" in unknown.json()["error"]
