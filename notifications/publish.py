@@ -1,7 +1,7 @@
 """How services hand an email to the worker: by task name, so that services never import
 `tasks.py`, which imports them (as `backups/publish.py` does for backups).
 
-Publishing is never the durable step: the `OutgoingEmail` row is, and the beat's sweep
+Publishing is never the durable step: the `OutgoingEmail` (or `Delivery`) row is, and the beat's sweep
 (`tasks.dispatch_emails`) publishes again what the broker did not get.
 """
 
@@ -10,10 +10,11 @@ from datetime import timedelta
 from celery import current_app
 
 SEND_EMAIL = "notifications.tasks.send_email"
+SEND_DELIVERY = "notifications.tasks.send_delivery"
 
-TASK_NAMES = (SEND_EMAIL,)
+TASK_NAMES = (SEND_EMAIL, SEND_DELIVERY)
 
-# An email handed to the broker this long ago and still not started is published again.
+# An email (or a delivery) handed to the broker this long ago and still not started is published again.
 REPUBLISH_AFTER = timedelta(seconds=90)
 
 

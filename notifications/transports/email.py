@@ -11,15 +11,20 @@ from notifications.transports import DeliveryError
 
 
 def send(email: OutgoingEmail) -> None:
+    """Hand one email of the outbox to the mail server. Raises DeliveryError."""
+    send_message(to=email.recipient, subject=email.subject, body=email.body, message_id=email.message_id)
+
+
+def send_message(*, to: str, subject: str, body: str, message_id: str) -> None:
     """Hand one email to the mail server. Raises DeliveryError."""
     message = EmailMessage(
-        subject=email.subject,
-        body=email.body,
+        subject=subject,
+        body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email.recipient],
+        to=[to],
         # Our own id, so a copy sent again after a crash is the same message (RFC 5322 §3.6.4);
         # Auto-Submitted keeps out-of-office replies away (RFC 3834).
-        headers={"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"},
+        headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
     )
     try:
         accepted = message.send(fail_silently=False)

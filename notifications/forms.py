@@ -1,0 +1,75 @@
+"""Forms of the channels and personal notification pages. The address field is write-only:
+it is never filled in from the stored channel (`render_value=False`), and left empty on the
+edit page it keeps the address the channel has."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from notifications.events import EventKind
+from notifications.models import Channel
+from notifications.services.channels import REMINDER_HOURS_LIMIT
+from notifications.validators import check_channel_target
+
+DEFAULT_EVENTS = [kind for kind in EventKind.values if kind != EventKind.BACKUP_COMPLETED]
+TARGET_HELP = (
+    "An email address, or the https:// URL the service gave you (Slack, Teams and Mattermost: their "
+    "incoming webhook). It is stored encrypted and never shown again: only its host."
+)
+
+
+class ChannelForm(forms.Form):
+    kind = forms.ChoiceField(label="Kind", choices=Channel.Kind.choices, initial=Channel.Kind.WEBHOOK)
+    name = forms.CharField(label="Name", max_length=80, help_text="For you, e.g. #db-alerts or On-call.")
+    target = forms.CharField(
+        label="Address",
+        max_length=2000,
+        help_text=TARGET_HELP,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    events = forms.MultipleChoiceField(
+        label="Events",
+        choices=EventKind.choices,
+        initial=DEFAULT_EVENTS,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    reminder_hours = forms.IntegerField(
+        label="Remind every (hours)",
+        min_value=0,
+        max_value=REMINDER_HOURS_LIMIT,
+        initial=0,
+        help_text="While an instance stays at risk or unprotected. 0: no reminders.",
+    )
+    enabled = forms.BooleanField(label="Enabled", required=False, initial=True)
+
+    def __init__(self, *args, channel: Channel | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        if channel is not None:
+            del self.fields["kind"]
+            self.fields["target"].required = False
+            self.fields[
+                "target"
+            ].help_text = f"Now: {channel.display}. Leave empty to keep it; it is never shown again."
+            self.initial.update(
+                name=channel.name, events=channel.events, reminder_hours=channel.reminder_hours, enabled=channel.enabled
+            )
+        else:
+            del self.fields["enabled"]
+
+    def clean(self):
+        data = super().clean()
+        kind = self.channel.kind if self.channel else data.get("kind")
+        if data.get("target") and kind:
+            try:
+                data["target"] = check_channel_target(kind, data["target"])
+            except ValidationError as error:
+                self.add_error("target", error)
+        return data
+
+
+class SubscriptionForm(forms.Form):
+    backup_outcomes = forms.BooleanField(
+        label="Email me when a backup I requested completes or fails",
+        required=False,
+    )
