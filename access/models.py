@@ -35,6 +35,9 @@ class CloudProject(models.Model):
     sync_enqueued_at = models.DateTimeField(null=True, blank=True)
     # A sync of this project is running since then (a lease: one that died is taken over).
     sync_started_at = models.DateTimeField(null=True, blank=True)
+    # Recovery point objective: an instance is protected while it has a completed backup this
+    # recent (instances may override it; backups/protection.py).
+    rpo_hours = models.PositiveIntegerField("RPO (hours)", default=24)
 
     class Meta:
         db_table = "backups_cloudproject"
@@ -178,6 +181,12 @@ class AuditEvent(models.Model):
         PROJECT_CONNECTED = "project_connected", "Project connected"
         CREDENTIALS_CHANGED = "credentials_changed", "Cloud credentials changed"
         SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        CHANNEL_ADDED = "channel_added", "Notification channel added"
+        CHANNEL_CHANGED = "channel_changed", "Notification channel changed"
+        CHANNEL_REMOVED = "channel_removed", "Notification channel removed"
+        POLICY_CHANGED = "policy_changed", "Backup policy changed"
+        POLICY_CHANGED_OUTSIDE = "policy_changed_outside", "Backup policy changed outside the console"
+        RPO_CHANGED = "rpo_changed", "RPO changed"
 
     at = models.DateTimeField()
     action = models.CharField(max_length=32, choices=Action.choices)

@@ -1,7 +1,9 @@
 """Plain words for the cloud's error codes: what happened, and what to do next.
 
 The raw code and message are always kept on the backup; this only adds a sentence a
-person can act on. Codes and meanings from error_codes.rst.
+person can act on. Codes and meanings from error_codes.rst. A sentence points only at what
+the backup's page shows: the code and the cloud's message are under *Details*, and only when
+the cloud gave a message does an explanation send people to read it.
 """
 
 from dataclasses import dataclass
@@ -74,7 +76,7 @@ EXPLANATIONS: dict[str, Explanation] = {
     ),
     "JOB_FAILED": Explanation(
         "The cloud started the backup but its job failed.",
-        "Read the cloud's reason below; if the instance is healthy, request the backup again.",
+        "Read the cloud's reason under Details; if the instance is healthy, request the backup again.",
     ),
     "LOST": Explanation(
         "The cloud stopped reporting on this backup.",
@@ -84,12 +86,34 @@ EXPLANATIONS: dict[str, Explanation] = {
 
 UNKNOWN_ERROR = Explanation(
     "The cloud refused the backup.",
-    "Read the cloud's code and message below; contact support with the request ID if it is unclear.",
+    "Read the cloud's code and message under Details; contact support with the code if it is unclear.",
+)
+
+# When the cloud said nothing but "failed" (a failed automated backup found by the sync, a job
+# with no fail_reason): no reason to point at.
+_WITHOUT_REASON = {
+    "JOB_FAILED": Explanation(
+        "The cloud reports the backup as failed, without giving a reason.",
+        "Check the instance in the cloud console (its state, and whether another operation ran at the "
+        "time); if it is healthy, create a backup now.",
+    ),
+}
+_UNKNOWN_WITHOUT_REASON = Explanation(
+    "The cloud refused the backup, without giving a reason.",
+    "Note the code under Details; if the instance is healthy, request the backup again, and contact support "
+    "with the code if it fails again.",
 )
 
 
-def explain(error_code: str) -> Explanation | None:
-    """The plain-language explanation for a stored error code, or None if there is no error."""
+def explain(error_code: str, message: str | None = None) -> Explanation | None:
+    """The plain-language explanation for a stored error code, or None if there is no error.
+
+    `message` is the cloud's own message as stored; pass "" when there is none, so that the
+    explanation does not send people to read a reason the page cannot show."""
     if not error_code:
         return None
+    if message == "" and error_code in _WITHOUT_REASON:
+        return _WITHOUT_REASON[error_code]
+    if message == "" and error_code not in EXPLANATIONS:
+        return _UNKNOWN_WITHOUT_REASON
     return EXPLANATIONS.get(error_code, UNKNOWN_ERROR)

@@ -9,7 +9,10 @@ from webapp.forms import DateRangeFilterForm, FilterForm, FilterSelect, date_fil
 
 from . import rules
 from .models import Backup, Instance
+from .protection import DAY_NAMES
 from .selectors.history import HistoryChoices, HistoryFilters
+from .services.policies import validate_rpo_hours
+from .validators import validate_backup_policy
 
 NAME_HELP = "4 to 64 characters: letters, digits, - and _, starting with a letter. Unique on this instance."
 DESCRIPTION_HELP = "Required by the cloud. Up to 256 characters, without > ! < \" & ' =."
@@ -40,6 +43,12 @@ class InstanceFilterForm(FilterForm):
     q = forms.CharField(label="Search instances", required=False, max_length=128)
     project = forms.TypedChoiceField(label="Project", required=False, coerce=int, empty_value=None, widget=FilterSelect)
     status = forms.ChoiceField(label="Status", required=False, widget=FilterSelect)
+    protection = forms.ChoiceField(
+        label="Protection",
+        required=False,
+        choices=with_any("Any protection", Instance.Protection.choices),
+        widget=FilterSelect,
+    )
     # Not rendered as a field: the pager's links carry it, and changing a filter starts again at 1.
     page = forms.IntegerField(required=False, min_value=1)
 
@@ -80,3 +89,69 @@ class HistoryFilterForm(DateRangeFilterForm):
             until=self.value("until"),
             search=self.value("q", "").strip(),
         )
+
+
+# The windows the API accepts: one hour, starting on the quarter hour (configuring_an_automated_backup_policy.rst).
+WINDOW_CHOICES = [
+    (f"{h:02d}:{m:02d}-{(h + 1) % 24:02d}:{m:02d}", f"{h:02d}:{m:02d}\N{EN DASH}{(h + 1) % 24:02d}:{m:02d} UTC")
+    for h in range(24)
+    for m in (0, 15, 30, 45)
+]
+
+
+class BackupPolicyForm(forms.Form):
+    """The automated backup policy. The form only gathers the fields; `validate_backup_policy`,
+    which the service calls too, says what the API accepts."""
+
+    keep_days = forms.IntegerField(
+        label="Keep automated backups for (days)", help_text="0 switches automated backups off; 1 to 35 days."
+    )
+    start_time = forms.ChoiceField(label="Backup window", required=False, choices=[("", "—"), *WINDOW_CHOICES])
+    period = forms.MultipleChoiceField(
+        label="On these days",
+        required=False,
+        choices=[(str(day), name) for day, name in DAY_NAMES.items()],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Every day when backups are kept for fewer than 7 days.",
+    )
+    # Switching automated backups off is asked twice: the second post carries this.
+    confirm_off = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, instance: Instance, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance = instance
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        cleaned["period"] = ",".join(sorted(cleaned.get("period") or []))
+        try:
+            validate_backup_policy(cleaned["keep_days"], cleaned.get("start_time", ""), cleaned["period"])
+        except ValidationError as error:
+            self.add_error(None, error)
+        return cleaned
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Whether this valid post switches automated backups off without having been confirmed."""
+        return self.cleaned_data["keep_days"] == 0 and not self.cleaned_data.get("confirm_off")
+
+
+class RpoForm(forms.Form):
+    rpo_hours = forms.IntegerField(label="RPO (hours)", required=False)
+
+    def __init__(self, *args, optional: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.optional = optional
+        if optional:
+            self.fields["rpo_hours"].help_text = "Empty: the project's RPO."
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                validate_rpo_hours(cleaned.get("rpo_hours"), optional=self.optional)
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned

@@ -1,7 +1,8 @@
 """The life a backup may lead: which status may follow which, and the one function that moves
 a backup along. Every change of a backup's status, by any service, goes through
 `backup_transition`, which records the timeline event and, when the backup ends, the audit
-event; so a stale or duplicate update (a redelivered task, a late poll) changes nothing.
+event, the notification and the instance's new protection status; so a stale or duplicate
+update (a redelivered task, a late poll) changes nothing.
 """
 
 from django.db import transaction
@@ -9,8 +10,10 @@ from django.utils import timezone
 
 from access.models import AuditEvent
 from access.services import audit
+from notifications.events import EventKind, notify
 
 from .models import Backup, BackupEvent
+from .services.protection import instance_protection_update
 
 Status = Backup.Status
 
@@ -41,7 +44,16 @@ def backup_transition(pk: int, to: str, /, *, event: str | None, message: str = 
         if moved and event:
             BackupEvent.objects.create(backup_id=pk, at=now, kind=event, message=message)
         if moved and to in _OUTCOME_AUDIT:
-            _audit_backup_outcome(pk, _OUTCOME_AUDIT[to])
+            backup = _audit_backup_outcome(pk, _OUTCOME_AUDIT[to])
+            notify(
+                kind=_OUTCOME_NOTIFY[to],
+                key=f"backup:{pk}:{to}",
+                project=backup.instance.project,
+                instance=backup.instance,
+                backup=backup,
+                reason=message or backup.error_message,
+            )
+            instance_protection_update(instance_id=backup.instance_id, now=now)
     return bool(moved)
 
 
@@ -53,7 +65,14 @@ _OUTCOME_AUDIT = {
 }
 
 
-def _audit_backup_outcome(pk: int, action: str) -> None:
+_OUTCOME_NOTIFY = {
+    Status.COMPLETED: EventKind.BACKUP_COMPLETED,
+    Status.FAILED: EventKind.BACKUP_FAILED,
+    Status.UNKNOWN: EventKind.BACKUP_LOST,
+}
+
+
+def _audit_backup_outcome(pk: int, action: str) -> Backup:
     backup = Backup.objects.select_related("instance__project").get(pk=pk)
     details = {"backup": backup.pk, "instance": backup.instance.name, "name": backup.name, "status": backup.status}
     if backup.error_code:
@@ -61,6 +80,7 @@ def _audit_backup_outcome(pk: int, action: str) -> None:
     audit.record(
         action, project=backup.instance.project, target=f"{backup.instance.name} / {backup.name}", details=details
     )
+    return backup
 
 
 def backup_event_record(backup_id: int, kind: str, message: str) -> None:

@@ -24,12 +24,37 @@ class Instance(models.Model):
     # Set when the instance disappeared from the cloud's list; its history stays.
     gone_at = models.DateTimeField(null=True, blank=True)
 
+    # The automated backup policy as last read from the cloud (or set by this console):
+    # keep_days None = not read yet, 0 = off. Window "hh:mm-HH:MM" in UTC, days "1,2,…" (1 = Monday).
+    policy_keep_days = models.PositiveSmallIntegerField("retention (days)", null=True, blank=True)
+    policy_start_time = models.CharField("backup window (UTC)", max_length=16, blank=True)
+    policy_period = models.CharField("backup days", max_length=32, blank=True)
+    policy_synced_at = models.DateTimeField(null=True, blank=True)
+    # The recovery point objective: None = the project's (CloudProject.rpo_hours).
+    rpo_hours = models.PositiveIntegerField("RPO (hours)", null=True, blank=True)
+
+    class Protection(models.TextChoices):
+        PROTECTED = "protected", "Protected"
+        AT_RISK = "at_risk", "At risk"
+        UNPROTECTED = "unprotected", "Unprotected"
+
+    # Worked out by services/protection.py (rules in protection.py) and stored, so list pages
+    # read it from the row. Blank until first assessed, and for gone instances.
+    protection_status = models.CharField(max_length=16, choices=Protection.choices, blank=True)
+    protection_reason = models.TextField(blank=True)
+    protection_next_step = models.TextField(blank=True)
+    protection_changed_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["project", "cloud_id"], name="unique_instance_per_project")]
 
     def __str__(self):
         return self.name
+
+    @property
+    def effective_rpo_hours(self) -> int:
+        return self.rpo_hours or self.project.rpo_hours
 
 
 class Backup(models.Model):
@@ -60,7 +85,8 @@ class Backup(models.Model):
     requested_at = models.DateTimeField(db_index=False)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
+    # None while the cloud reports no progress (some services do not list backup jobs).
+    progress = models.PositiveSmallIntegerField(null=True, blank=True, default=None)
     job_id = models.CharField("cloud job ID", max_length=64, blank=True)
     backup_id = models.CharField("cloud backup ID", max_length=64, blank=True)
     size_kb = models.BigIntegerField("size (KB)", null=True, blank=True)

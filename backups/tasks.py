@@ -18,7 +18,7 @@ from access.models import CloudProject
 from . import publish
 from .cloud import CloudError
 from .selectors.pipeline import projects_with_due_polls
-from .services import submission, sync, tracking
+from .services import protection, submission, sync, tracking
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,12 @@ def sync_project(project_id: int) -> None:
 @shared_task
 def watchdog() -> int:
     return tracking.backups_watchdog()
+
+
+@shared_task
+def assess_protection() -> int:
+    """Beat: time alone moves an instance out of its RPO; assess every instance again."""
+    return protection.instances_protection_update()
 
 
 @worker_ready.connect

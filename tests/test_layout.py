@@ -80,7 +80,7 @@ def test_tasks_call_services_and_services_never_import_tasks():
     assert "notifications.services.outbox" in graph["notifications.tasks"]
 
 
-@pytest.mark.parametrize("app", ["access", "backups"])
+@pytest.mark.parametrize("app", ["access", "backups", "notifications"])
 def test_views_neither_query_the_orm_nor_publish_work(app):
     for path in (ROOT / app / "views").glob("*.py"):
         source = path.read_text()

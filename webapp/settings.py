@@ -245,9 +245,19 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sync-projects": {"task": "backups.tasks.sync_projects", "schedule": env.float("SYNC_SECONDS", default=300.0)},
     "watchdog": {"task": "backups.tasks.watchdog", "schedule": 300.0},
+    # Time alone moves an instance out of its RPO (backups/services/protection.py).
+    "assess-protection": {"task": "backups.tasks.assess_protection", "schedule": 300.0},
     "dispatch-emails": {
         "task": "notifications.tasks.dispatch_emails",
         "schedule": env.float("EMAIL_DISPATCH_SECONDS", default=10.0),
+    },
+    "dispatch-deliveries": {
+        "task": "notifications.tasks.dispatch_deliveries",
+        "schedule": env.float("DELIVERY_DISPATCH_SECONDS", default=10.0),
+    },
+    "send-reminders": {
+        "task": "notifications.tasks.send_reminders",
+        "schedule": env.float("REMINDER_CHECK_SECONDS", default=300.0),
     },
 }
 # Backup pipeline pacing (backups/services/): first polls, and the base of the retry backoff.
@@ -333,6 +343,15 @@ EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=30.0)
 CONSOLE_URL = env.str("CONSOLE_URL", default="")
 # How long an invitation link works.
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
+# Notification channels (notifications/): tries per delivery, the waits between them doubling
+# from the base (with jitter); a webhook's timeout; "Send test" clicks per person per 10 minutes.
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=6)
+DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# A worker silent this long after claiming a delivery is dead and another sends it; the send
+# task's hard time limit (60 s) stays below it.
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=120)
+CHANNEL_TESTS_PER_10_MINUTES = env.int("CHANNEL_TESTS_PER_10_MINUTES", default=10)
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ from access.views.accounts import PasswordChange
 urlpatterns = [
     path("", include("backups.urls")),
     path("", include("access.urls")),
+    path("", include("notifications.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", PasswordChange.as_view(), name="password_change"),

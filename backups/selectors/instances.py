@@ -13,7 +13,7 @@ from django.utils import timezone
 from access.models import CloudProject
 from access.permissions import Action, user_can
 from access.selectors.projects import role_label, visible_project_list, visible_projects
-from backups import rules
+from backups import protection, rules
 from backups.models import Backup, Instance
 from backups.validators import NAME_MAX_LENGTH
 
@@ -95,6 +95,7 @@ def instances_page(
     search: str = "",
     project: int | None = None,
     status: str = "",
+    protection_status: str = "",
     page: int = 1,
     size: int = INSTANCES_PAGE_SIZE,
 ) -> InstancesPage:
@@ -116,6 +117,8 @@ def instances_page(
         instances = instances.filter(gone_at__isnull=False)
     elif status:
         instances = instances.filter(status=status, gone_at__isnull=True)
+    if protection_status:
+        instances = instances.filter(protection_status=protection_status, gone_at__isnull=True)
 
     counts = dict(instances.order_by().values_list("project").annotate(n=Count("pk")))
     total = sum(counts.values())
@@ -170,21 +173,48 @@ class Preflight:
     running: Backup | None
     usual_duration: timedelta | None
     blocker: str | None
+    # The automated window this backup would run into, if any: the usual cause of the cloud's
+    # "another operation is in progress" (DBS.201015).
+    window_clash: tuple[datetime, datetime] | None = None
+    window_open: bool = False
+
+    @property
+    def window_text(self) -> str:
+        start, end = self.window_clash or (None, None)
+        return f"{start:%H:%M}\N{EN DASH}{end:%H:%M} UTC" if start else ""
 
     @property
     def available(self) -> bool:
         return self.instance.status == Instance.BACKUP_ALLOWED_STATUS and not self.instance.gone_at
 
 
-def preflight(instance: Instance) -> Preflight:
+def preflight(instance: Instance, now: datetime | None = None) -> Preflight:
     running = rules.active_backup(instance)
+    usual = usual_duration(instance)
+    now = now or timezone.now()
+    clash = window_clash(instance, now, usual)
     return Preflight(
         instance=instance,
         status_label=rules.instance_status_label(instance.status),
         running=running,
-        usual_duration=usual_duration(instance),
+        usual_duration=usual,
         blocker=rules.instance_backup_blocker(instance, running),
+        window_clash=clash,
+        window_open=bool(clash) and clash[0] <= now,
     )
+
+
+WINDOW_MARGIN = timedelta(minutes=30)
+
+
+def window_clash(instance: Instance, now: datetime, usual: timedelta | None) -> tuple[datetime, datetime] | None:
+    """The automated backup window a manual backup started now would overlap (it runs for
+    about its usual duration, or half an hour), or None."""
+    policy = protection.Policy(instance.policy_keep_days, instance.policy_start_time, instance.policy_period)
+    window = protection.next_window(policy, now)
+    if window and window[0] < now + (usual or WINDOW_MARGIN):
+        return window
+    return None
 
 
 def usual_duration(instance: Instance) -> timedelta | None:

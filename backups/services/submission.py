@@ -168,7 +168,7 @@ def backup_submit(*, backup_id: int) -> None:
             job_id=created.job_id,
             backup_id=created.backup_id,
             started_at=timezone.now(),
-            progress=0,
+            progress=None,  # unknown until the jobs API reports some
             next_poll_at=timezone.now() + poll_interval(timedelta(0)),
             last_seen_in_cloud_at=timezone.now(),
         )

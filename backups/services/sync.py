@@ -25,6 +25,8 @@ from access.models import CloudProject
 from backups import publish
 from backups.cloud import client_for_project
 from backups.models import Backup, BackupEvent, Instance
+from backups.services.policies import instance_policy_sync
+from backups.services.protection import instances_protection_update
 from webapp.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -101,14 +103,17 @@ def syncs_dispatch_due() -> int:
 
 
 def instances_sync(*, project: CloudProject) -> dict[str, int]:
-    """Refresh the project's Cassandra instances from the cloud; keep the history of gone ones."""
-    cloud_instances = client_for_project(project).list_instances(datastore_type="cassandra")
+    """Refresh the project's Cassandra instances from the cloud, with each one's automated
+    backup policy; keep the history of gone ones."""
+    client = client_for_project(project)
+    cloud_instances = client.list_instances(datastore_type="cassandra")
     now = timezone.now()
     seen = set()
     created = 0
+    policies_changed = 0
     for item in cloud_instances:
         seen.add(item.id)
-        _, was_created = Instance.objects.update_or_create(
+        instance, was_created = Instance.objects.update_or_create(
             project=project,
             cloud_id=item.id,
             defaults={
@@ -121,9 +126,11 @@ def instances_sync(*, project: CloudProject) -> dict[str, int]:
             },
         )
         created += was_created
+        instance.project = project  # already loaded: no query per instance
+        policies_changed += instance_policy_sync(instance=instance, client=client)
     gone = Instance.objects.filter(project=project, gone_at__isnull=True).exclude(cloud_id__in=seen).update(gone_at=now)
     CloudProject.objects.filter(pk=project.pk).update(instances_synced_at=now)
-    return {"instances": len(seen), "new": created, "gone": gone}
+    return {"instances": len(seen), "new": created, "gone": gone, "policies_changed_outside": policies_changed}
 
 
 def backups_import(*, project: CloudProject) -> dict[str, int]:
@@ -155,7 +162,7 @@ def backups_import(*, project: CloudProject) -> dict[str, int]:
                     origin=origin,
                     requested_at=cb.begin_time or now,
                     status=status,
-                    progress=100 if status == Status.COMPLETED else 0,
+                    progress=100 if status == Status.COMPLETED else None,
                     backup_id=cb.id,
                     size_kb=cb.size_kb,
                     started_at=cb.begin_time,
@@ -194,6 +201,9 @@ def project_sync(*, project: CloudProject) -> dict[str, int]:
         log.info("Project %s is being synced by another worker; skipped", project)
         return {"skipped": 1}
     try:
-        return instances_sync(project=project) | backups_import(project=project)
+        result = instances_sync(project=project) | backups_import(project=project)
+        # What the cloud said may move instances in or out of protection (imports, policies).
+        instances_protection_update(project=project)
+        return result
     finally:
         CloudProject.objects.filter(pk=project.pk, sync_started_at=now).update(sync_started_at=None)

@@ -9,12 +9,14 @@ of "running" forever; one that runs far longer than usual is flagged by the watc
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from backups.cloud import CloudBackup, DjangoCacheCallBudget, Job, client_for_project
 from backups.lifecycle import backup_event_record, backup_transition
 from backups.models import Backup, BackupEvent
 from backups.selectors.instances import usual_duration
+from notifications.events import EventKind, notify
 
 Status = Backup.Status
 
@@ -91,12 +93,13 @@ def _backup_follow(backup: Backup, job: Job | None, cloud_backup: CloudBackup | 
         )
         return
     if (job and job.is_failed) or (cloud_backup and cloud_backup.is_failed):
-        reason = (job.fail_reason if job else "") or "The cloud reported the backup as failed."
+        # Only the cloud's own words are stored as its reason: the page sends people to read it.
+        reason = job.fail_reason if job else ""
         backup_transition(
             backup.pk,
             Status.FAILED,
             event=BackupEvent.Kind.FAILED,
-            message=reason,
+            message=reason or "The cloud reported the backup as failed, without a reason.",
             error_code="JOB_FAILED",
             error_message=reason,
             finished_at=(job.end_time if job else None) or (cloud_backup.end_time if cloud_backup else None) or now,
@@ -113,7 +116,7 @@ def _backup_follow(backup: Backup, job: Job | None, cloud_backup: CloudBackup | 
         Backup.objects.filter(pk=backup.pk, status=Status.RUNNING).update(
             progress=progress, last_seen_in_cloud_at=now, next_poll_at=now + poll_interval(age)
         )
-        if job and job.progress is not None and job.progress // 25 > backup.progress // 25:
+        if job and job.progress is not None and job.progress // 25 > (backup.progress or 0) // 25:
             backup_event_record(backup.pk, BackupEvent.Kind.PROGRESS, f"{job.progress}%")
         return
     last_seen = backup.last_seen_in_cloud_at or backup.started_at or backup.requested_at
@@ -149,14 +152,23 @@ def backups_watchdog() -> int:
     now = timezone.now()
     flagged = 0
     running = Backup.objects.filter(status=Status.RUNNING, overdue=False, started_at__lt=now - OVERDUE_FLOOR)
-    for backup in running.select_related("instance"):
+    for backup in running.select_related("instance__project"):
         usual = usual_duration(backup.instance)
         limit = max(OVERDUE_FLOOR, 3 * usual) if usual else timedelta(hours=6)
         if now - backup.started_at > limit:
-            Backup.objects.filter(pk=backup.pk).update(overdue=True)
             usual_text = f"usually {_duration_text(now - usual, now)}" if usual else "no history"
-            backup_event_record(
-                backup.pk, BackupEvent.Kind.NOTE, f"Running for much longer than usual ({usual_text}); still watching"
-            )
+            message = f"Running for much longer than usual ({usual_text}); still watching"
+            with transaction.atomic():
+                if not Backup.objects.filter(pk=backup.pk, overdue=False).update(overdue=True):
+                    continue  # another watchdog flagged it meanwhile
+                backup_event_record(backup.pk, BackupEvent.Kind.NOTE, message)
+                notify(
+                    kind=EventKind.BACKUP_LOST,
+                    key=f"backup:{backup.pk}:overdue",
+                    project=backup.instance.project,
+                    instance=backup.instance,
+                    backup=backup,
+                    reason=message,
+                )
             flagged += 1
     return flagged

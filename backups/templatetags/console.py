@@ -71,7 +71,14 @@ def status_badge(backup: Backup) -> SafeString:
             "Overdue</span>",
             html,
         )
-    if backup.status == Backup.Status.RUNNING:
+    if backup.status == Backup.Status.RUNNING and backup.progress is None:
+        # The cloud does not report this backup's progress: say so rather than show 0 %.
+        html = format_html(
+            '{}<span class="progress-line"><progress max="100" aria-label="Progress unknown"></progress>'
+            '<span class="muted small">progress unknown</span></span>',
+            html,
+        )
+    elif backup.status == Backup.Status.RUNNING:
         html = format_html(
             '{}<span class="progress-line"><progress max="100" value="{}" aria-label="Progress">{}%</progress>'
             '<span class="num">{}%</span></span>',
@@ -81,6 +88,29 @@ def status_badge(backup: Backup) -> SafeString:
             backup.progress,
         )
     return html
+
+
+# Protection in the status colours: protected green, at risk amber, unprotected red.
+_PROTECTION_TONE = {"protected": "completed", "at_risk": "unknown", "unprotected": "failed"}
+
+
+@register.simple_tag
+def protection_badge(instance) -> SafeString:
+    """The instance's protection status as a word in its colour, with its reason on hover."""
+    if not instance.protection_status:
+        return format_html('<span class="status status-queued">{}</span>', "Not assessed")
+    return format_html(
+        '<span class="status status-{}" title="{}">{}</span>',
+        _PROTECTION_TONE[instance.protection_status],
+        instance.protection_reason,
+        instance.get_protection_status_display(),
+    )
+
+
+@register.filter
+def progress_text(backup: Backup) -> str:
+    """ "42%", or "progress unknown" when the cloud does not report it."""
+    return "progress unknown" if backup.progress is None else f"{backup.progress}%"
 
 
 @register.simple_tag
@@ -116,10 +146,16 @@ def utc_text(value: datetime) -> str:
 
 @register.filter
 def reltime(value: datetime | None) -> SafeString:
-    """'3 min ago', with the exact UTC time on hover (older than a month: the date)."""
+    """'3 min ago' (or 'in 5 h'), with the exact UTC time on hover (a month or more away: the date)."""
     if not value:
         return EMPTY
-    text = _ago(timezone.now() - value) or value.astimezone(UTC).strftime("%Y-%m-%d")
+    delta = timezone.now() - value
+    if delta < timedelta(seconds=-10):  # a time to come (the next backup window): "in 5 h"
+        text = _ago(-delta).replace(" ago", "")
+        text = f"in {text}" if text else ""
+    else:
+        text = _ago(delta)
+    text = text or value.astimezone(UTC).strftime("%Y-%m-%d")
     # Digits, letters and punctuation of our own making: nothing to escape (format_html's
     # escaping is most of this filter's cost, and a history page calls it 50 times).
     return mark_safe(f'<time datetime="{value.isoformat()}" title="{utc_text(value)}">{text}</time>')  # noqa: S308

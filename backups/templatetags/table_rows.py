@@ -25,6 +25,7 @@ from .console import (
     icon,
     instance_status,
     pk_url,
+    protection_badge,
     reltime,
     requester,
     size_kb,
@@ -103,16 +104,20 @@ def instance_row(context, row: InstanceRow) -> SafeString:
         )
     return format_html_fast(
         "<tr>"
-        '<td data-label="Instance"><span class="strong">{name}</span><span class="sub mono">{cloud_id}</span></td>'
+        '<td data-label="Instance"><a href="{url}"><span class="strong">{name}</span></a>'
+        '<span class="sub mono">{cloud_id}</span></td>'
         '<td data-label="Status">{status}</td>'
+        '<td data-label="Protection">{protection}</td>'
         '<td data-label="Version">{version}</td>'
         '<td data-label="Mode">{mode}</td>'
         '<td data-label="Last backup">{last}</td>'
         '<td class="col-action">{action}</td>'
         "</tr>",
         name=instance.name,
+        url=pk_url(context, "instance_detail", instance),
         cloud_id=instance.cloud_id,
         status=instance_status(instance.status),
+        protection=protection_badge(instance),
         version=instance.datastore_version or "—",
         mode=instance.mode or "—",
         last=last_cell,

@@ -14,7 +14,11 @@ from webapp.htmx import wants_fragment
 def backup_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A backup's facts and timeline; while it is active the page polls its live part."""
     backup = backup_for(request.user, pk)
-    context = {"backup": backup, "events": backup_timeline(backup), "explanation": explain(backup.error_code)}
+    context = {
+        "backup": backup,
+        "events": backup_timeline(backup),
+        "explanation": explain(backup.error_code, backup.error_message),
+    }
     if wants_fragment(request):
         response = render(request, "backups/backup_detail.html#live", context)
         if not backup.is_active:

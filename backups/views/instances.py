@@ -26,13 +26,14 @@ def instance_list(request: HttpRequest) -> HttpResponse:
         search=form.value("q", "").strip(),
         project=form.value("project"),
         status=form.value("status", ""),
+        protection_status=form.value("protection", ""),
         page=form.value("page", 1),
     )
     context = {
         "form": form,
         "page": page,
         "groups": page.groups,
-        "filtered": any(form.value(name) for name in ("q", "project", "status")),
+        "filtered": any(form.value(name) for name in ("q", "project", "status", "protection")),
         "can_refresh": any(user_can(request.user, Action.BACKUP, p) for p in projects),
     }
     return render_page(request, "backups/instances.html", context, fragment="results")

@@ -5,13 +5,15 @@ from django_htmx.http import HTMX_STOP_POLLING
 
 from access.decorators import login_required
 from backups.selectors.overview import overview_for, running_backups
+from backups.selectors.protection import protection_counts
 
 
 @login_required
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     overview = overview_for(request.user)
-    return render(request, "backups/overview.html", {"overview": overview, "running": overview.running})
+    context = {"overview": overview, "running": overview.running, "protection": protection_counts(request.user)}
+    return render(request, "backups/overview.html", context)
 
 
 @login_required

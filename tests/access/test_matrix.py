@@ -17,6 +17,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from access.models import Invitation, Membership
+from notifications.models import Channel
 from tests.access.invitations import invite, token_in
 
 from .conftest import HTMX, ROLES, World
@@ -51,6 +52,13 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     "backups:instances": {"GET": EVERYONE},
     # Refreshes every project the user operates: B for the outsider, none for the site admin.
     "backups:instances_refresh": {"POST": (LOGIN, 403, 302, 302, 302, 403)},
+    "backups:instance_detail": {"GET": MEMBERS},
+    # Admins of the instance's project; an empty post re-renders the form with its errors.
+    "backups:instance_policy": {"POST": (LOGIN, 403, 403, 200, 404, 404)},
+    # An empty RPO is valid: the instance follows the project's again.
+    "backups:instance_rpo": {"POST": (LOGIN, 403, 403, 302, 404, 404)},
+    # Back to the page the form was on, with the error as a message.
+    "backups:project_rpo": {"POST": TEAM_CHANGE},
     "backups:backup_create": {"GET": OPERATORS, "POST": OPERATORS},
     "backups:backup_validate": {"POST": OPERATORS},
     "backups:history": {"GET": EVERYONE},
@@ -73,6 +81,12 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     # is shown again with its errors; signed in, with why their account cannot accept it.
     "access:invitation_accept": {"GET": (200,) * 6, "POST": (200,) * 6},
     "access:audit": {"GET": ADMINS_ANYWHERE},
+    "notifications:channels": {"GET": PROJECT_ADMINS, "POST": PROJECT_ADMINS},
+    "notifications:channel_edit": {"GET": PROJECT_ADMINS, "POST": PROJECT_ADMINS},
+    "notifications:channel_remove": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
+    "notifications:channel_test": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
+    # Everyone's own choice; an empty form is a valid "no".
+    "notifications:mine": {"GET": EVERYONE, "POST": (LOGIN, 302, 302, 302, 302, 302)},
     "login": {"GET": SIGNED_IN_AWAY, "POST": SIGNED_IN_AWAY},
     # Signing out answers POST only, and ends on the sign-in page.
     "logout": {"GET": (405,) * 6, "POST": (LOGIN,) * 6},
@@ -82,6 +96,10 @@ EXPECTED: dict[str, dict[str, tuple]] = {
 
 # The object each URL is about: always project A's, which outsiders must not reach.
 ARGS: dict[str, Callable[[World], list]] = {
+    "backups:instance_detail": lambda w: [w.instance.pk],
+    "backups:instance_policy": lambda w: [w.instance.pk],
+    "backups:instance_rpo": lambda w: [w.instance.pk],
+    "backups:project_rpo": lambda w: [w.project.pk],
     "backups:backup_create": lambda w: [w.instance.pk],
     "backups:backup_validate": lambda w: [w.instance.pk],
     "backups:backup_detail": lambda w: [w.backup.pk],
@@ -97,6 +115,10 @@ ARGS: dict[str, Callable[[World], list]] = {
     "access:invitation_resend": lambda w: [w.project.pk, invitation(w).pk],
     "access:invitation_revoke": lambda w: [w.project.pk, invitation(w).pk],
     "access:invitation_accept": lambda w: [invitation(w).token],
+    "notifications:channels": lambda w: [w.project.pk],
+    "notifications:channel_edit": lambda w: [w.project.pk, channel(w).pk],
+    "notifications:channel_remove": lambda w: [w.project.pk, channel(w).pk],
+    "notifications:channel_test": lambda w: [w.project.pk, channel(w).pk],
 }
 QUERY = {"backups:backup_validate": "?field=name"}
 
@@ -109,6 +131,17 @@ def invitation(world: World) -> Invitation:
         invitation.token = token_in(invitation.email_message)
         return invitation
     return invite(world.project, NEWCOMER, Role.OPERATOR, by=world.users["admin"])
+
+
+def channel(world: World) -> Channel:
+    """A notification channel of project A (the same one however often a test asks)."""
+    return Channel.objects.filter(project=world.project).first() or Channel.objects.create(
+        project=world.project,
+        kind="slack",
+        name="alerts",
+        target="https://hooks.example.com/x",
+        display="hooks.example.com",
+    )
 
 
 def url_names(patterns=None, namespace: str = "") -> set[str]:

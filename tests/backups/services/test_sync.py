@@ -51,7 +51,10 @@ def test_operator_command_syncs_every_project(project, simulator):
     simulator.add_instance("orders-prod")
     out = StringIO()
     call_command("sync_cloud", stdout=out)
-    assert "eu-de_test: instances 1, new 1, gone 0, imported 0, deleted in cloud 0" in out.getvalue()
+    assert (
+        "eu-de_test: instances 1, new 1, gone 0, policies changed outside 0, imported 0, deleted in cloud 0"
+        in out.getvalue()
+    )
 
 
 def test_a_sync_skips_a_project_another_worker_is_syncing(project, simulator):
