@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from access.fields import EncryptedTextField
+from notifications.events import EventKind
 
 
 class OutgoingEmail(models.Model):
@@ -114,6 +115,13 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.key}"
+
+    @property
+    def label(self) -> str:
+        """What happened, in words ("Instance at risk")."""
+        if self.kind == self.TEST:
+            return "Test message"
+        return EventKind(self.kind).label if self.kind in EventKind.values else self.kind
 
 
 class Delivery(models.Model):

@@ -172,3 +172,14 @@ def test_anyone_signed_in_chooses_to_hear_about_their_own_backups(alpha):
     assert "checked" in client.get(url).content.decode()
     client.post(url, {})
     assert Subscription.objects.get(user=viewer).backup_outcomes is False
+
+
+@pytest.mark.django_db(transaction=True)  # deliveries are published after commit
+def test_recent_deliveries_name_what_happened_in_words(alpha, browser, published_deliveries):
+    from notifications.events import EventKind, notify
+
+    project, admin = alpha
+    add_channel(project, admin, events=[EventKind.INSTANCE_AT_RISK])
+    notify(kind=EventKind.INSTANCE_AT_RISK, key="instance:1:at_risk:now", project=project, reason="Policy off.")
+    html = browser.get(channels_url(project)).content.decode()
+    assert '<span class="strong">Instance at risk</span>' in html  # not the stored "instance_at_risk"
