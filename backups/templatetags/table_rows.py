@@ -16,6 +16,7 @@ Each reads only the fields its selector loads (`selectors.history.HISTORY_ROW_FI
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
+from backups import protection
 from backups.models import Backup
 from backups.selectors.instances import InstanceRow
 
@@ -107,7 +108,7 @@ def instance_row(context, row: InstanceRow) -> SafeString:
         '<td data-label="Instance"><a href="{url}"><span class="strong">{name}</span></a>'
         '<span class="sub mono">{cloud_id}</span></td>'
         '<td data-label="Status">{status}</td>'
-        '<td data-label="Protection">{protection}</td>'
+        '<td data-label="Protection">{protection}{policy}</td>'
         '<td data-label="Version">{version}</td>'
         '<td data-label="Mode">{mode}</td>'
         '<td data-label="Last backup">{last}</td>'
@@ -118,8 +119,21 @@ def instance_row(context, row: InstanceRow) -> SafeString:
         cloud_id=instance.cloud_id,
         status=instance_status(instance.status),
         protection=protection_badge(instance),
+        policy=_policy_note(instance),
         version=instance.datastore_version or "—",
         mode=instance.mode or "—",
         last=last_cell,
         action=action,
     )
+
+
+def _policy_note(instance) -> SafeString:
+    """The automated backup policy in a few words under the protection badge; whole on hover."""
+    policy = protection.Policy(instance.policy_keep_days, instance.policy_start_time, instance.policy_period)
+    if not policy.known:
+        short = "policy not read yet"
+    elif not policy.enabled:
+        short = "automated backups off"
+    else:
+        short = f"automated {policy.start_time.partition('-')[0]} UTC, kept {policy.keep_days} d"
+    return format_html_fast('<span class="sub" title="{full}">{short}</span>', full=policy.describe(), short=short)

@@ -42,6 +42,17 @@ def test_instances_show_a_protection_badge_and_filter_by_it(operator_client, pro
     assert "bare" not in only
 
 
+def test_instances_show_each_automated_policy_in_a_few_words(operator_client, project):
+    InstanceFactory(project=project, name="daily", policy_keep_days=7, policy_start_time="01:00-02:00",
+                    policy_period="1,2,3,4,5,6,7")  # fmt: skip
+    InstanceFactory(project=project, name="off", policy_keep_days=0)
+    InstanceFactory(project=project, name="unread", policy_keep_days=None)
+    html = text(operator_client.get(INSTANCES))
+    assert 'title="every day, 01:00-02:00 UTC, kept 7 days">automated 01:00 UTC, kept 7 d</span>' in html
+    assert ">automated backups off</span>" in html
+    assert ">policy not read yet</span>" in html
+
+
 def test_overview_counts_instances_per_status_with_links(operator_client, project):
     with_status(project, "a", Protection.PROTECTED)
     with_status(project, "b", Protection.PROTECTED)
