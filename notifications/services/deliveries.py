@@ -60,13 +60,8 @@ def deliveries_record(*, event: Event, channels, reminder: int = 0) -> list[Deli
 
 def delivery_publish(*, delivery_id: int) -> bool:
     """Hand a pending delivery to the broker. A failure only delays it: the sweep retries."""
-    try:
-        publish.publish(publish.SEND_DELIVERY, delivery_id)
-    except Exception:  # any broker or connection error: the row is the durable copy
-        log.warning("Broker unavailable: delivery %s waits for the next sweep", delivery_id, exc_info=True)
-        return False
-    Delivery.objects.filter(pk=delivery_id, status=Status.PENDING).update(enqueued_at=timezone.now())
-    return True
+    pending = Delivery.objects.filter(pk=delivery_id, status=Status.PENDING)
+    return publish.hand_over(publish.SEND_DELIVERY, delivery_id, pending=pending, what=f"delivery {delivery_id}")
 
 
 def deliveries_dispatch_due() -> int:

@@ -63,13 +63,8 @@ def email_queue(*, to: str, subject: str, body: str) -> OutgoingEmail:
 
 def email_publish(*, email_id: int) -> bool:
     """Hand a pending email to the broker. A failure only delays it: the sweep retries."""
-    try:
-        publish.publish(publish.SEND_EMAIL, email_id)
-    except Exception:  # any broker or connection error: the row is the durable copy
-        log.warning("Broker unavailable: email %s waits for the next sweep", email_id, exc_info=True)
-        return False
-    OutgoingEmail.objects.filter(pk=email_id, status=Status.PENDING).update(enqueued_at=timezone.now())
-    return True
+    pending = OutgoingEmail.objects.filter(pk=email_id, status=Status.PENDING)
+    return publish.hand_over(publish.SEND_EMAIL, email_id, pending=pending, what=f"email {email_id}")
 
 
 def emails_dispatch_due() -> int:
