@@ -187,6 +187,8 @@ class AuditEvent(models.Model):
         POLICY_CHANGED = "policy_changed", "Backup policy changed"
         POLICY_CHANGED_OUTSIDE = "policy_changed_outside", "Backup policy changed outside the console"
         RPO_CHANGED = "rpo_changed", "RPO changed"
+        TOKEN_CREATED = "token_created", "API token created"
+        TOKEN_REVOKED = "token_revoked", "API token revoked"
 
     at = models.DateTimeField()
     action = models.CharField(max_length=32, choices=Action.choices)

@@ -44,7 +44,12 @@ _SITE_ADMIN_REACH = frozenset({Action.MANAGE, Action.AUDIT})
 
 
 def is_site_admin(user) -> bool:
-    return user.is_authenticated and user.is_active and user.is_superuser
+    # A token acts in its projects only: it never carries its owner's site-wide powers.
+    return user.is_authenticated and user.is_active and user.is_superuser and not _is_narrowed(user)
+
+
+def _is_narrowed(user) -> bool:
+    return getattr(user, "_narrowed", False)
 
 
 def _roles(user) -> dict[int, str]:
@@ -61,6 +66,17 @@ def role_in(user, project: CloudProject | int) -> str | None:
     if not user.is_authenticated or not user.is_active:
         return None
     return _roles(user).get(project.pk if isinstance(project, CloudProject) else project)
+
+
+def narrow_to(user, projects, role: str) -> None:
+    """Let `user` act, for the rest of this request, only in `projects` (primary keys) and at
+    no more than `role` there: an API token's scope. Where the owner's own role is lower, or
+    gone, that is what counts: a token never does more than its owner may do today.
+    Every check below (`user_can`, `projects_for` and the selectors built on them) then
+    answers for the token."""
+    own = _roles(user)
+    user._project_roles = {pk: min(own[pk], role, key=_RANK.get) for pk in projects if pk in own}
+    user._narrowed = True
 
 
 def _rank_allows(role: str | None, action: Action) -> bool:
@@ -92,6 +108,9 @@ def projects_for(user, action: Action = Action.VIEW) -> QuerySet[CloudProject]:
         raise ValueError(f"{action} is not done in a project")
     if action in _SITE_ADMIN_REACH and is_site_admin(user):
         return CloudProject.objects.all()
+    if _is_narrowed(user):
+        allowed_in = [pk for pk, role in _roles(user).items() if _rank_allows(role, action)]
+        return CloudProject.objects.filter(pk__in=allowed_in)
     allowed = [role for role, rank in _RANK.items() if rank >= _RANK[_NEEDS[action]]]
     return CloudProject.objects.filter(memberships__user=user, memberships__role__in=allowed)
 

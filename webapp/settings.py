@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "access",
     "backups",
     "notifications",
+    "api",
+    # django-ninja serves the API docs' own copy of Swagger UI from its static files: no CDN.
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -259,6 +262,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_reminders",
         "schedule": env.float("REMINDER_CHECK_SECONDS", default=300.0),
     },
+    "forget-idempotency-keys": {"task": "api.tasks.forget_idempotency_keys", "schedule": 3600.0},
 }
 # Backup pipeline pacing (backups/services/): first polls, and the base of the retry backoff.
 BACKUP_POLL_FIRST_SECONDS = env.float("BACKUP_POLL_FIRST_SECONDS", default=5.0)
@@ -310,6 +314,10 @@ IAM_PASSWORD_TRIES_LIMIT = env.int("IAM_PASSWORD_TRIES_LIMIT", default=3)
 IAM_PASSWORD_TRIES_WINDOW_SECONDS = env.int("IAM_PASSWORD_TRIES_WINDOW_SECONDS", default=900)
 # Invitations one person may send per hour: each is an email to an address they typed.
 INVITATIONS_PER_HOUR = env.int("INVITATIONS_PER_HOUR", default=20)
+# Requests per API token per minute (api/auth.py); past it, 429 with Retry-After.
+API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=120)
+# How long an Idempotency-Key is remembered (api/services/requests.py).
+API_IDEMPOTENCY_KEY_HOURS = env.int("API_IDEMPOTENCY_KEY_HOURS", default=24)
 
 # Passwords of connected cloud projects are encrypted with these Fernet keys, newest
 # first; older keys only decrypt (README: "Rotating the encryption key").

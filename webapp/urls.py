@@ -3,11 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from access.views.accounts import PasswordChange
+from api.api import api
 
 urlpatterns = [
     path("", include("backups.urls")),
     path("", include("access.urls")),
     path("", include("notifications.urls")),
+    path("", include("api.urls")),
+    path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", PasswordChange.as_view(), name="password_change"),

@@ -135,7 +135,12 @@ HISTORY_ROW_FIELDS = (
 
 
 def history_page(
-    backups: QuerySet[Backup], *, after: Cursor | None = None, before: Cursor | None = None, size: int = PAGE_SIZE
+    backups: QuerySet[Backup],
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    size: int = PAGE_SIZE,
+    fields: tuple[str, ...] = HISTORY_ROW_FIELDS,
 ) -> HistoryPage:
     """One page of `backups` (ordered newest first) by keyset, in one query and without COUNT.
 
@@ -144,7 +149,7 @@ def history_page(
     one range scan of the `backup_history` index; `requested_at < t OR (requested_at = t
     AND id < pk)` would scan far more of it (FIELD-NOTES).
     """
-    rows = backups.select_related("instance__project", "requested_by").only(*HISTORY_ROW_FIELDS)
+    rows = backups.select_related("instance__project", "requested_by").only(*fields)
     if before is not None and after is None:
         newer_first = rows.filter(GreaterThan(HISTORY_KEY, before.as_row())).order_by("requested_at", "id")
         page = list(newer_first[: size + 1])

@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Case, Count, OuterRef, Q, Subquery, When
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -89,6 +89,23 @@ def _last_backup_id():
     return Subquery(newest)
 
 
+def instances_for(
+    user, *, search: str = "", project: int | None = None, status: str = "", protection_status: str = ""
+) -> QuerySet[Instance]:
+    """The user's instances matching the list's filters (status "gone": those gone from the cloud)."""
+    projects = [p.pk for p in visible_project_list(user) if project is None or p.pk == project]
+    instances = Instance.objects.filter(project__in=projects)
+    if search:
+        instances = instances.filter(Q(name__icontains=search) | Q(cloud_id__icontains=search))
+    if status == "gone":
+        instances = instances.filter(gone_at__isnull=False)
+    elif status:
+        instances = instances.filter(status=status, gone_at__isnull=True)
+    if protection_status:
+        instances = instances.filter(protection_status=protection_status, gone_at__isnull=True)
+    return instances
+
+
 def instances_page(
     user,
     *,
@@ -110,15 +127,7 @@ def instances_page(
     projects = visible_project_list(user)
     if project is not None:
         projects = [p for p in projects if p.pk == project]
-    instances = Instance.objects.filter(project__in=[p.pk for p in projects])
-    if search:
-        instances = instances.filter(Q(name__icontains=search) | Q(cloud_id__icontains=search))
-    if status == "gone":
-        instances = instances.filter(gone_at__isnull=False)
-    elif status:
-        instances = instances.filter(status=status, gone_at__isnull=True)
-    if protection_status:
-        instances = instances.filter(protection_status=protection_status, gone_at__isnull=True)
+    instances = instances_for(user, search=search, project=project, status=status, protection_status=protection_status)
 
     counts = dict(instances.order_by().values_list("project").annotate(n=Count("pk")))
     total = sum(counts.values())

@@ -57,8 +57,11 @@ def submit_retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not crypto
 
 
-def backup_request(*, instance: Instance, user, name: str, description: str) -> Backup:
+def backup_request(*, instance: Instance, user, name: str, description: str, via: str = "") -> Backup:
     """Record a backup request and hand it to the worker once the row is committed.
+
+    `via` says how it came, when not through the pages (e.g. "through the API, token deploy"):
+    it goes into the timeline and the audit trail.
 
     Raises ValidationError (keyed by field) when a rule of `rules.validate_backup_request`
     is broken, including when another request won a race for the same instance or name.
@@ -77,7 +80,8 @@ def backup_request(*, instance: Instance, user, name: str, description: str) -> 
                 next_attempt_at=now,
             )
             who = user.get_full_name() or user.username
-            BackupEvent.objects.create(backup=backup, at=now, kind=BackupEvent.Kind.REQUESTED, message=f"by {who}")
+            message = f"by {who} {via}" if via else f"by {who}"
+            BackupEvent.objects.create(backup=backup, at=now, kind=BackupEvent.Kind.REQUESTED, message=message)
             audit.record(
                 AuditEvent.Action.BACKUP_REQUESTED,
                 actor=user,
@@ -88,6 +92,7 @@ def backup_request(*, instance: Instance, user, name: str, description: str) -> 
                     "instance": instance.name,
                     "instance_id": instance.cloud_id,
                     "name": name,
+                    **({"via": via} if via else {}),
                 },
             )
     except IntegrityError:

@@ -33,4 +33,20 @@
       if (body) body.replaceChildren();
     }
   }, true);
+
+  // Copy buttons (`data-copy="<id>"`): the element's value or text goes to the clipboard.
+  // Hidden without JavaScript, where the text is selected and copied by hand.
+  document.querySelectorAll("[data-copy][hidden]").forEach(function (button) {
+    button.hidden = false;
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    var source = button && document.getElementById(button.dataset.copy);
+    if (!source || !navigator.clipboard) return;
+    var label = button.textContent;
+    navigator.clipboard.writeText(source.value !== undefined ? source.value : source.textContent).then(function () {
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 2000);
+    });
+  });
 })();

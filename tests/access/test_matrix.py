@@ -17,6 +17,8 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from access.models import Invitation, Membership
+from api.models import ApiToken
+from api.services.tokens import token_create
 from notifications.models import Channel
 from tests.access.invitations import invite, token_in
 
@@ -87,6 +89,10 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     "notifications:channel_test": {"POST": TEAM_CHANGE, "HX-POST": TEAM_CHANGE_HTMX},
     # Everyone's own choice; an empty form is a valid "no".
     "notifications:mine": {"GET": EVERYONE, "POST": (LOGIN, 302, 302, 302, 302, 302)},
+    # Everyone's own tokens; an empty form is shown again with its errors.
+    "tokens:list": {"GET": EVERYONE, "POST": EVERYONE},
+    # The token is the operator's: anyone else's token is as unknown to them as a missing one.
+    "tokens:revoke": {"POST": (LOGIN, 404, 302, 404, 404, 404), "HX-POST": (LOGIN, 404, 200, 404, 404, 404)},
     "login": {"GET": SIGNED_IN_AWAY, "POST": SIGNED_IN_AWAY},
     # Signing out answers POST only, and ends on the sign-in page.
     "logout": {"GET": (405,) * 6, "POST": (LOGIN,) * 6},
@@ -119,6 +125,7 @@ ARGS: dict[str, Callable[[World], list]] = {
     "notifications:channel_edit": lambda w: [w.project.pk, channel(w).pk],
     "notifications:channel_remove": lambda w: [w.project.pk, channel(w).pk],
     "notifications:channel_test": lambda w: [w.project.pk, channel(w).pk],
+    "tokens:revoke": lambda w: [api_token(w).pk],
 }
 QUERY = {"backups:backup_validate": "?field=name"}
 
@@ -144,13 +151,22 @@ def channel(world: World) -> Channel:
     )
 
 
+def api_token(world: World) -> ApiToken:
+    """An API token of project A's operator (the same one however often a test asks)."""
+    owner = world.users["operator"]
+    return (
+        ApiToken.objects.filter(user=owner).first()
+        or token_create(user=owner, name="ci", role="operator", projects=[world.project])[0]
+    )
+
+
 def url_names(patterns=None, namespace: str = "") -> set[str]:
-    """The names of all URL patterns, namespaced, except Django's admin (tested on its own)."""
+    """The names of all URL patterns, namespaced, except Django's admin and the API."""
     names = set()
     for entry in get_resolver().url_patterns if patterns is None else patterns:
         if isinstance(entry, URLResolver):
-            if str(entry.pattern).startswith("admin/"):
-                continue
+            if str(entry.pattern).startswith(("admin/", "api/v1/")):
+                continue  # each has a matrix of its own (the API's: tests/api/test_matrix.py)
             prefix = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
             names |= url_names(entry.url_patterns, prefix)
         elif isinstance(entry, URLPattern):
