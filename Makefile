@@ -17,11 +17,12 @@ TEST_ENV = CACHE_URL=$(TEST_CACHE_URL) CELERY_BROKER_FOLDER=$(TEST_RUN_DIR)/brok
 
 .PHONY: run test bench lint clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt cli/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -e ./cli
 	touch $(STAMP)
 
 run: $(STAMP)
