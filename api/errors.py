@@ -11,6 +11,8 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as SchemaValidationError
 
+from api.services.requests import KeyRefused
+
 # Where the errors that belong to no one field go (Django's __all__).
 REQUEST_FIELD = "request"
 
@@ -24,14 +26,6 @@ class Error(Schema):
     code: str
     message: str
     fields: dict[str, list[FieldError]] | None = None
-
-
-class ApiError(Exception):
-    """An error answer with its own code, e.g. `idempotency_key_reused`."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 class Conflict(Exception):
@@ -154,9 +148,9 @@ def install(api: NinjaAPI) -> None:
             api, request, 409, "conflict", "The request conflicts with the state of things.", _field_errors(error.error)
         )
 
-    @api.exception_handler(ApiError)
-    def api_error(request, error):
-        return _answer(api, request, error.status, error.code, error.message)
+    @api.exception_handler(KeyRefused)
+    def key_refused(request, error):
+        return _answer(api, request, 422, error.code, str(error))
 
     @api.exception_handler(HttpError)
     def http_error(request, error):

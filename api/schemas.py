@@ -111,7 +111,7 @@ class InstanceOut(Schema):
             },
             "rpo_hours": instance.effective_rpo_hours,
             "protection": None
-            if not instance.protection_status
+            if not instance.protection_status or instance.gone_at
             else {
                 "status": instance.protection_status,
                 "reason": instance.protection_reason,

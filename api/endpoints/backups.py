@@ -35,20 +35,20 @@ def backup_list(request, filters: Query[BackupFilters]):
     Pages by keyset: as fast on the last page of a million rows as on the first."""
     reject_unknown_parameters(request, BackupFilters)
     person = filters.requested_by or ""
+    not_a_person = person in (PERSON_AUTOMATED, PERSON_CLOUD_CONSOLE)
     history = history_selectors.history_for(
         request.user,
         HistoryFilters(
             project=filters.project,
             instance=filters.instance,
             status=filters.status or "",
-            person=person if person in (PERSON_AUTOMATED, PERSON_CLOUD_CONSOLE) else "",
+            person=person if not_a_person else "",
+            requester="" if not_a_person else person,
             since=filters.since,
             until=filters.until,
             search=filters.q.strip(),
         ),
     )
-    if person and person not in (PERSON_AUTOMATED, PERSON_CLOUD_CONSOLE):
-        history = history.filter(requested_by__username=person)
     page = history_selectors.history_page(
         history, after=history_cursor(filters.cursor), size=filters.limit, fields=API_ROW_FIELDS
     )

@@ -17,12 +17,20 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from api.errors import ApiError
 from api.models import ApiToken, IdempotentRequest
 from backups.models import Backup, Instance
 from backups.services import submission
 
 KEY_MAX_LENGTH = 255
+
+
+class KeyRefused(Exception):
+    """The Idempotency-Key cannot be used: `code` says why (malformed, or sent before with
+    another request)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -33,8 +41,7 @@ class Requested:
 
 def validate_key(key: str) -> None:
     if not key or len(key) > KEY_MAX_LENGTH or not key.isascii() or not key.isprintable():
-        raise ApiError(
-            422,
+        raise KeyRefused(
             "invalid_idempotency_key",
             f"An Idempotency-Key is 1 to {KEY_MAX_LENGTH} printable ASCII characters, e.g. a UUID.",
         )
@@ -83,8 +90,7 @@ def _earlier(token: ApiToken, key: str, digest: str) -> Requested | None:
     if taken is None:
         return None
     if taken.fingerprint != digest:
-        raise ApiError(
-            422,
+        raise KeyRefused(
             "idempotency_key_reused",
             "This Idempotency-Key was sent before with a different request. Use a new key for a new backup.",
         )

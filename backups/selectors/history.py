@@ -63,13 +63,16 @@ class HistoryFilters:
     instance: int | None = None
     status: str = ""
     person: str = ""  # a user's id, or "auto" / "cloud" for backups nobody here requested
+    requester: str = ""  # a username (the API names people so)
     since: date | None = None
     until: date | None = None
     search: str = ""
 
     @property
     def active(self) -> bool:
-        return any((self.project, self.instance, self.status, self.person, self.since, self.until, self.search))
+        return any(
+            (self.project, self.instance, self.status, self.person, self.requester, self.since, self.until, self.search)
+        )
 
 
 PERSON_AUTOMATED = "auto"
@@ -93,6 +96,8 @@ def history_for(user, filters: HistoryFilters = HistoryFilters()) -> QuerySet[Ba
         backups = backups.filter(origin=Backup.Origin.CLOUD_MANUAL)
     elif filters.person:
         backups = backups.filter(requested_by_id=int(filters.person))
+    if filters.requester:
+        backups = backups.filter(requested_by__username=filters.requester)
     if filters.since:
         backups = backups.filter(requested_at__gte=datetime.combine(filters.since, time.min, tzinfo=UTC))
     if filters.until:

@@ -37,12 +37,16 @@ TABLES = [
 MOVED = ["cloudproject", "membership", "initialpassword", "auditevent"]
 
 
+# Apps made after access/0004 that need today's access: not there yet at an earlier access.
+LATER_APPS = ("api",)
+
+
 def leaves(*, access_at=None) -> list[tuple[str, str]]:
-    """Every app's latest migration, or access's at `access_at`."""
+    """Every app's latest migration, or access's at `access_at` (without the later apps)."""
     nodes = MigrationExecutor(connection).loader.graph.leaf_nodes()
     if access_at is None:
         return nodes
-    return [node for node in nodes if node[0] != "access"] + [access_at]
+    return [node for node in nodes if node[0] not in ("access", *LATER_APPS)] + [access_at]
 
 
 def migrate(targets) -> MigrationExecutor:
