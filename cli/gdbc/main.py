@@ -63,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Misdirected as error:
         print(f"gdbc: {error}", file=sys.stderr)
         return USAGE
+    except BrokenPipeError:
+        # The reader (`| head`) stopped reading: not an error of ours. Python's recipe: point
+        # stdout at devnull so that flushing it at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
     except ApiError as error:
         print(f"gdbc: {error.message} ({error.status} {error.code})", file=sys.stderr)
         for name, problems in error.fields.items():
