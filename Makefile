@@ -15,7 +15,7 @@ TEST_RUN_DIR = $(CURDIR)/var/test-run-$$$$
 TEST_CACHE_URL ?= filecache://$(TEST_RUN_DIR)/cache
 TEST_ENV = CACHE_URL=$(TEST_CACHE_URL) CELERY_BROKER_FOLDER=$(TEST_RUN_DIR)/broker TEST_SQLITE_PATH=$(TEST_RUN_DIR)/test.sqlite3 DEBUG=false SECRET_KEY=test-only-secret-key-as-long-as-the-production-check-asks-0123456789 FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= SECURE_SSL_REDIRECT=false OUTBOUND_ALLOWED_HOSTS=127.0.0.1
 
-.PHONY: run test bench lint clean
+.PHONY: run token test bench lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt cli/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -36,6 +36,11 @@ run: $(STAMP)
 	@echo "  Ctrl-C stops everything."
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(RUN_ENV) $(BIN)/honcho --procfile Procfile.dev start
+
+# An API token for a demo user of `make run` (operator by default), printed alone: export GDBC_TOKEN=$$(make -s token)
+TOKEN_USER ?= operator
+token: $(STAMP)
+	@$(RUN_ENV) $(BIN)/python manage.py create_api_token $(TOKEN_USER) --name "make token"
 
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; rm -rf $(TEST_RUN_DIR); exit $$status
