@@ -5,15 +5,21 @@ event, the notification and the instance's new protection status; so a stale or 
 update (a redelivered task, a late poll) changes nothing.
 """
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 
 from access.models import AuditEvent
 from access.services import audit
 from notifications.events import EventKind, notify
+from webapp import metrics
+from webapp.logcontext import log_context
 
 from .models import Backup, BackupEvent
 from .services.protection import instance_protection_update
+
+log = logging.getLogger(__name__)
 
 Status = Backup.Status
 
@@ -41,6 +47,9 @@ def backup_transition(pk: int, to: str, /, *, event: str | None, message: str = 
     now = timezone.now()
     with transaction.atomic():
         moved = Backup.objects.filter(pk=pk, status__in=statuses_leading_to(to)).update(status=to, **fields)
+        if moved:
+            with log_context(backup_id=pk):
+                log.info("backup %s is now %s%s", pk, to, f": {message}" if message else "")
         if moved and event:
             BackupEvent.objects.create(backup_id=pk, at=now, kind=event, message=message)
         if moved and to in _OUTCOME_AUDIT:
@@ -54,18 +63,19 @@ def backup_transition(pk: int, to: str, /, *, event: str | None, message: str = 
                 reason=message or backup.error_message,
             )
             instance_protection_update(instance_id=backup.instance_id, now=now)
+            metrics.backup_outcome(to)  # counted once the transaction commits
     return bool(moved)
 
 
 # Every way a backup ends passes through `backup_transition`: the one place to audit it.
-_OUTCOME_AUDIT = {
+_OUTCOME_AUDIT: dict[str, str] = {
     Status.COMPLETED: AuditEvent.Action.BACKUP_COMPLETED,
     Status.FAILED: AuditEvent.Action.BACKUP_FAILED,
     Status.UNKNOWN: AuditEvent.Action.BACKUP_UNKNOWN,
 }
 
 
-_OUTCOME_NOTIFY = {
+_OUTCOME_NOTIFY: dict[str, str] = {
     Status.COMPLETED: EventKind.BACKUP_COMPLETED,
     Status.FAILED: EventKind.BACKUP_FAILED,
     Status.UNKNOWN: EventKind.BACKUP_LOST,

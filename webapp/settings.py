@@ -66,7 +66,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of a request carries its id (webapp/logcontext.py).
+    "webapp.logcontext.RequestIdMiddleware",
     "webapp.health.HealthCheckMiddleware",
+    "webapp.health.ReadinessMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -263,7 +266,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("REMINDER_CHECK_SECONDS", default=300.0),
     },
     "forget-idempotency-keys": {"task": "api.tasks.forget_idempotency_keys", "schedule": 3600.0},
+    # /readyz and `manage.py beat_alive` fail when this is older than BEAT_HEARTBEAT_MAX_AGE_SECONDS.
+    # Heartbeats that queued up while no worker ran would vouch for a beat that may be gone: they expire.
+    "beat-heartbeat": {
+        "task": "webapp.beat_heartbeat",
+        "schedule": env.float("BEAT_HEARTBEAT_SECONDS", default=15.0),
+        "options": {"expires": 30},
+    },
 }
+BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.float("BEAT_HEARTBEAT_MAX_AGE_SECONDS", default=120.0)
 # Backup pipeline pacing (backups/services/): first polls, and the base of the retry backoff.
 BACKUP_POLL_FIRST_SECONDS = env.float("BACKUP_POLL_FIRST_SECONDS", default=5.0)
 # A submitting worker silent for this long is dead; the submit task's hard time limit is
@@ -319,6 +330,16 @@ API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=120)
 # How long an Idempotency-Key is remembered (api/services/requests.py).
 API_IDEMPOTENCY_KEY_HOURS = env.int("API_IDEMPOTENCY_KEY_HOURS", default=24)
 
+# Prometheus metrics at /metrics (webapp/metrics/, docs/operations.md): answered only to
+# "Authorization: Bearer <METRICS_TOKEN>"; unset, the endpoint is off (404). Several processes
+# (gunicorn workers, Celery children) share their counts through PROMETHEUS_MULTIPROC_DIR,
+# which prometheus_client reads from the environment itself.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (e.g. secrets.token_hex(32)).")
+# Prometheus scrapes web:8000 over the internal network, where no TLS proxy sits in front.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
+
 # Passwords of connected cloud projects are encrypted with these Fernet keys, newest
 # first; older keys only decrypt (README: "Rotating the encryption key").
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
@@ -361,11 +382,25 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=120)
 CHANNEL_TESTS_PER_10_MINUTES = env.int("CHANNEL_TESTS_PER_10_MINUTES", default=10)
 
+# LOG_FORMAT=json: one JSON object per line for a log collector; plain for people. Both carry
+# request_id, user, task_id, backup_id and cloud_request_id when known (webapp/logcontext.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT is plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "webapp.logcontext.ContextFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "webapp.logcontext.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s",
+        },
+        "json": {"()": "webapp.logcontext.json_formatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from access.views.accounts import PasswordChange
 from api.api import api
+from webapp.metrics.views import metrics
 
 urlpatterns = [
     path("", include("backups.urls")),
@@ -16,4 +17,5 @@ urlpatterns = [
     path("accounts/password/", PasswordChange.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics, name="metrics"),
 ]

@@ -82,7 +82,7 @@ def error_details(response: requests.Response, body: Any) -> tuple[str | None, s
     status = response.status_code
     code, message = None, ""
     if isinstance(body, dict) and isinstance(body.get("error_code"), str) and _ERROR_CODE.fullmatch(body["error_code"]):
-        code, message = body["error_code"], body.get("error_msg")
+        code, message = body["error_code"], body.get("error_msg") or ""
     elif (
         isinstance(body, dict) and isinstance(body.get("error"), dict) and str(body["error"].get("code")) == str(status)
     ):

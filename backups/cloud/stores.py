@@ -18,6 +18,8 @@ from typing import Protocol
 from django.core.cache import BaseCache
 from django.core.cache import cache as default_cache
 
+from webapp import metrics
+
 from .errors import Throttled
 
 
@@ -129,6 +131,7 @@ class DjangoCacheCallBudget:
             if waited + wait > self.max_wait:
                 raise Throttled(f"call budget of {self.limit} per minute is spent", retry_after=wait)
             self.sleep(wait)
+            metrics.cloud_budget_waited(wait)
             waited += wait
 
     def _try_take(self, key: str, bucket: int) -> bool:

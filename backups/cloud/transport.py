@@ -30,7 +30,8 @@ from django.views.decorators.debug import sensitive_variables
 from requests.exceptions import ChunkedEncodingError, ContentDecodingError
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from webapp import outbound
+from webapp import metrics, outbound
+from webapp.logcontext import log_context
 
 from .answers import EndpointRefused, error_details, json_object, read_body, redirect_refused
 from .errors import AmbiguousRequest, AuthenticationFailed, CloudError, CloudUnavailable, Throttled, error_class
@@ -234,6 +235,7 @@ class CloudSession:
     # The IAM password (body) and the token (headers), here and in every requests/urllib3
     # frame below this one: Django's error reports apply the nearest decorated caller's rule.
     @sensitive_variables()
+    @metrics.cloud_call  # inside sensitive_variables: its frame holds the token
     def _send(
         self,
         method: str,
@@ -281,10 +283,11 @@ class CloudSession:
             raise AmbiguousRequest(message) from error
         elapsed_ms = (time.monotonic() - started) * 1000
         request_id = response.headers.get("X-Request-Id")
-        level = logging.DEBUG if response.status_code in expected else logging.WARNING
-        logger.log(
-            level, "%s %s -> %s in %.0f ms (request %s)", method, path, response.status_code, elapsed_ms, request_id
-        )
+        # One line per call, with the cloud's request id: what its support asks for.
+        facts = {"operation": f"{method} {path}", "status": response.status_code, "elapsed_ms": round(elapsed_ms)}
+        level = logging.INFO if response.status_code in expected else logging.WARNING
+        with log_context(cloud_request_id=request_id):
+            logger.log(level, "%s %s -> %s in %.0f ms", method, path, response.status_code, elapsed_ms, extra=facts)
         if response.status_code not in expected:
             raise self._error(response)
         return response
@@ -299,10 +302,15 @@ class CloudSession:
             body = None
         code, message, request_id = error_details(response, body)
         cls = error_class(response.status_code, code)
-        details = {"status": response.status_code, "error_code": code, "request_id": request_id}
         if issubclass(cls, Throttled):
-            return cls(message, retry_after=self._retry_after(response), **details)
-        return cls(message, **details)
+            return cls(
+                message,
+                retry_after=self._retry_after(response),
+                status=response.status_code,
+                error_code=code,
+                request_id=request_id,
+            )
+        return cls(message, status=response.status_code, error_code=code, request_id=request_id)
 
     def _retry_after(self, response: requests.Response) -> float:
         header = response.headers.get("Retry-After", "")

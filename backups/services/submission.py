@@ -38,6 +38,8 @@ from backups.cloud import (
 from backups.lifecycle import backup_transition
 from backups.models import Backup, BackupEvent, Instance
 from backups.services.tracking import poll_interval
+from webapp import metrics
+from webapp.logcontext import log_context
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,9 @@ def backup_request(*, instance: Instance, user, name: str, description: str, via
         # A concurrent request (a double click, another tab) got there first: say why.
         rules.validate_backup_request(instance=instance, name=name, description=description)
         raise
-    transaction.on_commit(partial(backup_publish, backup_id=backup.pk))
+    with log_context(backup_id=backup.pk):
+        log.info("backup %s requested: %r of %s", backup.pk, name, instance.name)
+        transaction.on_commit(partial(backup_publish, backup_id=backup.pk))
     return backup
 
 
@@ -128,6 +132,11 @@ def backups_dispatch_due() -> int:
 
 def backup_submit(*, backup_id: int) -> None:
     """Create the backup in the cloud, exactly once, whatever happened before."""
+    with log_context(backup_id=backup_id):
+        _backup_submit(backup_id)
+
+
+def _backup_submit(backup_id: int) -> None:
     now = timezone.now()
     claimed = (
         Backup.objects.filter(pk=backup_id)
@@ -138,8 +147,10 @@ def backup_submit(*, backup_id: int) -> None:
         .update(status=Status.SUBMITTING, claimed_at=now, submit_attempts=F("submit_attempts") + 1)
     )
     if not claimed:
+        log.info("backup %s: nothing to submit (done, or another worker holds it)", backup_id)
         return  # a duplicate delivery, or another worker holds it, or it is done
     backup = Backup.objects.select_related("instance__project").get(pk=backup_id)
+    log.info("backup %s: submitting %r (attempt %s)", backup_id, backup.name, backup.submit_attempts)
     instance = backup.instance
     client = client_for_project(instance.project, call_budget=_submission_budget())
     try:
@@ -156,6 +167,7 @@ def backup_submit(*, backup_id: int) -> None:
             _backup_retry(backup, error)
     except AmbiguousRequest as error:
         # Maybe created, maybe not: the next attempt looks it up by name before POSTing.
+        metrics.ambiguous_create()
         _backup_retry(backup, error)
     except CloudError as error:
         if error.error_code == BACKUP_EXISTS and backup.submit_attempts > 1:

@@ -17,6 +17,8 @@ from backups.lifecycle import backup_event_record, backup_transition
 from backups.models import Backup, BackupEvent
 from backups.selectors.instances import usual_duration
 from notifications.events import EventKind, notify
+from webapp import metrics
+from webapp.logcontext import log_context
 
 Status = Backup.Status
 
@@ -70,7 +72,8 @@ def backups_poll(*, project) -> int:
             for cb in client.list_backups(begin_time=oldest, end_time=window_end)
         }
     for backup in due:
-        _backup_follow(backup, jobs.get(backup.job_id), cloud_backups.get(backup.backup_id), now)
+        with log_context(backup_id=backup.pk):
+            _backup_follow(backup, jobs.get(backup.job_id), cloud_backups.get(backup.backup_id), now)
     return len(due)
 
 
@@ -79,7 +82,7 @@ def _backup_follow(backup: Backup, job: Job | None, cloud_backup: CloudBackup | 
     seen = job is not None or cloud_backup is not None
     if cloud_backup and cloud_backup.is_completed:
         duration = _duration_text(cloud_backup.begin_time, cloud_backup.end_time)
-        backup_transition(
+        if backup_transition(
             backup.pk,
             Status.COMPLETED,
             event=BackupEvent.Kind.COMPLETED,
@@ -90,22 +93,25 @@ def _backup_follow(backup: Backup, job: Job | None, cloud_backup: CloudBackup | 
             finished_at=cloud_backup.end_time or now,
             last_seen_in_cloud_at=now,
             next_poll_at=None,
-        )
+        ):
+            metrics.completion_lag(cloud_backup.end_time)
         return
     if (job and job.is_failed) or (cloud_backup and cloud_backup.is_failed):
         # Only the cloud's own words are stored as its reason: the page sends people to read it.
         reason = job.fail_reason if job else ""
-        backup_transition(
+        ended = (job.end_time if job else None) or (cloud_backup.end_time if cloud_backup else None)
+        if backup_transition(
             backup.pk,
             Status.FAILED,
             event=BackupEvent.Kind.FAILED,
             message=reason or "The cloud reported the backup as failed, without a reason.",
             error_code="JOB_FAILED",
             error_message=reason,
-            finished_at=(job.end_time if job else None) or (cloud_backup.end_time if cloud_backup else None) or now,
+            finished_at=ended or now,
             last_seen_in_cloud_at=now,
             next_poll_at=None,
-        )
+        ):
+            metrics.completion_lag(ended)
         return
     if seen:
         if backup.status == Status.UNKNOWN:
@@ -155,7 +161,7 @@ def backups_watchdog() -> int:
     for backup in running.select_related("instance__project"):
         usual = usual_duration(backup.instance)
         limit = max(OVERDUE_FLOOR, 3 * usual) if usual else timedelta(hours=6)
-        if now - backup.started_at > limit:
+        if backup.started_at is not None and now - backup.started_at > limit:
             usual_text = f"usually {_duration_text(now - usual, now)}" if usual else "no history"
             message = f"Running for much longer than usual ({usual_text}); still watching"
             with transaction.atomic():

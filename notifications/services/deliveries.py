@@ -32,6 +32,7 @@ from notifications import messages, publish
 from notifications.models import Channel, Delivery, Event
 from notifications.transports import DeliveryError, chat, webhook
 from notifications.transports import email as email_transport
+from webapp import metrics
 
 log = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -128,6 +129,7 @@ def delivery_send(*, delivery_id: int) -> bool:
     Delivery.objects.filter(pk=delivery_id, status=Status.SENDING).update(
         status=Status.DELIVERED, delivered_at=timezone.now(), last_error=""
     )
+    metrics.notification_delivery(channel.kind, "sent")
     log.info(
         "Delivery %s (%s, reminder %s) delivered to channel %s (%s, %s), attempt %s",
         delivery.uuid, delivery.event.kind, delivery.reminder, channel.pk, channel.kind, channel.display,
@@ -140,9 +142,11 @@ def _failed(delivery: Delivery, reason: str, *, permanent: bool) -> None:
     mine = Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING)
     if permanent or delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
         mine.update(status=Status.FAILED, last_error=reason[:300], claimed_at=None)
+        metrics.notification_delivery(delivery.channel.kind, "failed")
         log.warning("Delivery %s given up after %s attempts: %s", delivery.uuid, delivery.attempts, reason)
         return
     delay = retry_delay(delivery.attempts)
+    metrics.notification_delivery(delivery.channel.kind, "retry")
     mine.update(
         status=Status.PENDING,
         next_attempt_at=timezone.now() + delay,

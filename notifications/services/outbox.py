@@ -30,6 +30,7 @@ from notifications import publish
 from notifications.models import OutgoingEmail
 from notifications.transports import DeliveryError
 from notifications.transports import email as email_transport
+from webapp import metrics
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def email_send(*, email_id: int) -> bool:
     OutgoingEmail.objects.filter(pk=email_id, status=Status.SENDING).update(
         status=Status.SENT, sent_at=timezone.now(), body="", last_error=""
     )
+    metrics.email_attempt("sent")
     log.info("Email %s sent (attempt %s)", email_id, email.attempts)
     return True
 
@@ -109,9 +111,11 @@ def _email_failed(email: OutgoingEmail, reason: str, *, permanent: bool) -> None
     mine = OutgoingEmail.objects.filter(pk=email.pk, status=Status.SENDING)
     if permanent or email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
         mine.update(status=Status.FAILED, body="", last_error=reason, claimed_at=None)
+        metrics.email_attempt("failed")
         log.warning("Email %s given up after %s attempts: %s", email.pk, email.attempts, reason)
         return
     delay = email_retry_delay(email.attempts)
+    metrics.email_attempt("retry")
     mine.update(
         status=Status.PENDING,
         next_attempt_at=timezone.now() + delay,

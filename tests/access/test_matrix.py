@@ -98,6 +98,8 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     "logout": {"GET": (405,) * 6, "POST": (LOGIN,) * 6},
     "password_change": {"GET": EVERYONE, "POST": EVERYONE},
     "password_change_done": {"GET": EVERYONE},
+    # Prometheus metrics: off (404) unless METRICS_TOKEN is set, and then only for its bearer.
+    "metrics": {"GET": (404,) * 6, "POST": (404,) * 6},
 }
 
 # The object each URL is about: always project A's, which outsiders must not reach.
