@@ -1,9 +1,12 @@
 """Deployment defaults: what goes into the image, Redis behind a password, which proxy header is
 trusted, and the settings a production instance refuses to start with."""
 
+import json
 import re
+import runpy
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,3 +178,73 @@ def test_compose_file_is_valid_against_the_compose_specification():
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- serving, migrations and health checks in docker-compose.yml --------------------------
+
+
+def test_migrations_run_once_in_a_one_off_service_the_app_waits_for():
+    services = compose()["services"]
+    migrate = services["migrate"]
+    assert migrate["command"] == "python manage.py migrate --no-input"
+    assert migrate["restart"] == "no"
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
+        assert "migrate" not in str(services[name]["command"]), name
+
+
+def test_web_serves_through_gunicorn_conf_in_the_image_and_in_compose():
+    assert compose()["services"]["web"]["command"] == "gunicorn webapp.wsgi -c gunicorn.conf.py"
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert 'CMD ["gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"]' in dockerfile
+    assert not excluded("gunicorn.conf.py")
+
+
+def test_health_checks_use_liveness_for_web_and_the_heartbeat_for_beat():
+    services = compose()["services"]
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+    assert services["beat"]["healthcheck"]["test"] == ["CMD", "python", "manage.py", "beat_alive"]
+
+
+def test_postgres_17_and_a_shared_metrics_volume():
+    stack = compose()
+    assert stack["services"]["postgres"]["image"] == "postgres:17-alpine"
+    assert "metrics" in stack["volumes"]
+    for name in ("web", "worker", "beat"):
+        service = stack["services"][name]
+        assert "metrics:/app/var/metrics" in service["volumes"], name
+        assert service["environment"]["PROMETHEUS_MULTIPROC_DIR"] == "/app/var/metrics", name
+
+
+def gunicorn_settings(**env) -> dict:
+    """gunicorn.conf.py's values as gunicorn would read them, in a process with only `env`."""
+    code = (
+        "import json, runpy; conf = runpy.run_path('gunicorn.conf.py');"
+        "print(json.dumps({k: v for k, v in conf.items() if isinstance(v, str | int | float | list)}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_gunicorn_uses_threads_and_outlasts_a_long_export():
+    conf = gunicorn_settings()
+    assert conf["worker_class"] == "gthread"
+    assert (conf["workers"], conf["threads"]) == (2, 4)
+    assert conf["timeout"] >= 300
+    assert conf["graceful_timeout"] >= 60
+    assert conf["max_requests"]
+    assert conf["max_requests_jitter"]
+    assert conf["forwarded_allow_ips"] == "127.0.0.1"
+    assert conf["accesslog"] == "-"
+    assert conf["bind"] == ["0.0.0.0:8000"]
+
+
+def test_gunicorn_takes_its_numbers_and_trusted_proxies_from_the_environment():
+    conf = gunicorn_settings(WEB_CONCURRENCY="5", GUNICORN_THREADS="8", FORWARDED_ALLOW_IPS="10.0.0.2,10.0.0.3")
+    assert (conf["workers"], conf["threads"], conf["forwarded_allow_ips"]) == (5, 8, "10.0.0.2,10.0.0.3")
+
+
+def test_gunicorn_child_exit_hands_over_to_the_metrics_when_they_exist():
+    hook = runpy.run_path(str(REPO / "gunicorn.conf.py"))["child_exit"]
+    hook(None, type("Worker", (), {"pid": 999999})())  # neither raises nor needs a server
