@@ -15,15 +15,27 @@ TEST_RUN_DIR = $(CURDIR)/var/test-run-$$$$
 TEST_CACHE_URL ?= filecache://$(TEST_RUN_DIR)/cache
 TEST_ENV = CACHE_URL=$(TEST_CACHE_URL) CELERY_BROKER_FOLDER=$(TEST_RUN_DIR)/broker TEST_SQLITE_PATH=$(TEST_RUN_DIR)/test.sqlite3 DEBUG=false SECRET_KEY=test-only-secret-key-as-long-as-the-production-check-asks-0123456789 FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= SECURE_SSL_REDIRECT=false OUTBOUND_ALLOWED_HOSTS=127.0.0.1
 
-.PHONY: run token test bench lint clean
+.PHONY: run token test bench lint clean lock typecheck prod-local
 
-$(STAMP): requirements.txt requirements-dev.txt cli/pyproject.toml
+# Installs exactly the lock file: every transitive dependency pinned with its hashes (pip and
+# setuptools too, so the CLI's editable install needs nothing from outside the lock).
+$(STAMP): requirements.lock requirements-dev.lock cli/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet -e ./cli
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e ./cli
 	touch $(STAMP)
+
+# Regenerates both lock files from requirements*.txt (after editing them; commit all four), for
+# Python 3.11 on Linux, with pip-tools from a throwaway venv. Pins already locked stay unless
+# the edit needs them moved; `make lock LOCK_ARGS=--upgrade` moves everything to the newest.
+LOCK_VENV := var/pip-tools
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet pip-tools==7.6.2; }
+	$(PIP_COMPILE) --output-file requirements.lock requirements.txt
+	$(PIP_COMPILE) --constraint requirements.lock --output-file requirements-dev.lock requirements-dev.txt
 
 run: $(STAMP)
 	mkdir -p var
@@ -45,6 +57,44 @@ token: $(STAMP)
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; rm -rf $(TEST_RUN_DIR); exit $$status
 
+# The console as production runs it, on this machine's PostgreSQL and Redis: gunicorn with DEBUG
+# off, static files collected and served by whitenoise, worker and beat as separate processes,
+# the simulator as the cloud. Plain http on localhost; throwaway secrets in var/prod-local.env.
+PROD_PORT ?= 8200
+PROD_SIMULATOR_PORT ?= 8201
+PROD_DATABASE ?= console_prod_local
+PROD_ENV := DEBUG=false ALLOWED_HOSTS=127.0.0.1,localhost SECURE_SSL_REDIRECT=false \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(PROD_DATABASE) \
+	CELERY_BROKER_URL=redis://127.0.0.1:6379/10 CACHE_URL=rediscache://127.0.0.1:6379/11 \
+	STATIC_ROOT=$(CURDIR)/var/prod-local/static PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prod-local/metrics \
+	GEMINIDB_SIMULATOR_URL=http://127.0.0.1:$(PROD_SIMULATOR_PORT) ALLOW_DEMO_MODE_IN_PRODUCTION=true \
+	WEB_PORT=$(PROD_PORT) SIMULATOR_PORT=$(PROD_SIMULATOR_PORT)
+# Each recipe line reads the generated secrets first.
+PROD_SHELL_ENV = set -a && . ./var/prod-local.env && set +a && $(PROD_ENV)
+
+var/prod-local.env: | $(STAMP)
+	mkdir -p var/prod-local
+	umask 077 && { \
+		echo "SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+		echo "FIELD_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"; \
+		echo "METRICS_TOKEN=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')"; \
+	} > $@.tmp && mv $@.tmp $@
+
+prod-local: $(STAMP) var/prod-local.env
+	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = '$(PROD_DATABASE)'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE $(PROD_DATABASE)"
+	$(PROD_SHELL_ENV) $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	$(PROD_SHELL_ENV) $(BIN)/python manage.py migrate --no-input
+	$(PROD_SHELL_ENV) $(BIN)/python manage.py seed_demo
+	@echo
+	@echo "  GeminiDB Backup Console (production-like): http://127.0.0.1:$(PROD_PORT)"
+	@echo "  Sign in as admin, operator or viewer; password: demo-console"
+	@echo "  Metrics: curl -H \"Authorization: Bearer \$$METRICS_TOKEN\" (var/prod-local.env) http://127.0.0.1:$(PROD_PORT)/metrics"
+	@echo "  Ctrl-C stops everything."
+	@echo
+	rm -rf var/prod-local/metrics && mkdir -p var/prod-local/metrics
+	$(PROD_SHELL_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.prod start
+
 # The benchmark runs on PostgreSQL and Redis, like production (database console_bench).
 BENCH_ENV := DEBUG=false SECRET_KEY=bench-only-secret-key-as-long-as-the-production-check-asks-0123456789 FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= \
 	ALLOWED_HOSTS=testserver,127.0.0.1 SECURE_SSL_REDIRECT=false OUTBOUND_ALLOWED_HOSTS=127.0.0.1 \
@@ -55,6 +105,11 @@ bench: $(STAMP)
 	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'console_bench'" | grep -q 1 \
 		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE console_bench"
 	$(BENCH_ENV) $(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# mypy with django-stubs on the app packages ([tool.mypy] in pyproject.toml). Its Django plugin
+# loads the settings, so it runs with the tests' environment.
+typecheck: $(STAMP)
+	$(TEST_ENV) $(BIN)/mypy
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -39,7 +39,7 @@ class CloudProjectAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    readonly_fields = [field for field in fields if field != "name"]
+    readonly_fields = [str(field) for field in fields if field != "name"]  # str(): `fields` is typed as groups too
 
     def has_add_permission(self, request):
         return False

@@ -3,6 +3,7 @@ understands) and that their role allows the action."""
 
 from functools import wraps
 
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,13 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from access.models import CloudProject
 from access.permissions import Action, user_can
+from webapp.htmx import htmx_of
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """What a view behind `login_required` receives: a signed-in user (django-stubs' pattern)."""
+
+    user: User
 
 
 def login_required(view):
@@ -20,8 +28,8 @@ def login_required(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.user.is_authenticated:
             return view(request, *args, **kwargs)
-        if request.htmx:
-            return HttpResponseClientRedirect(redirect_to_login(request.htmx.current_url_abs_path or "/").url)
+        if htmx := htmx_of(request):
+            return HttpResponseClientRedirect(redirect_to_login(htmx.current_url_abs_path or "/").url)
         return redirect_to_login(request.get_full_path())
 
     return wrapper

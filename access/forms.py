@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from access.models import AuditEvent, CloudProject, Invitation, Membership
 from access.selectors.accounts import account_to_add, username_taken
 from access.selectors.audit import AuditChoices, AuditFilters
-from webapp.forms import DateRangeFilterForm, date_filter, with_any
+from webapp.forms import DateRangeFilterForm, choice_field, date_filter, with_any
 from webapp.outbound import BaseURLField
 
 ROLE_HELP = (
@@ -174,8 +174,8 @@ class AuditFilterForm(DateRangeFilterForm):
 
     def __init__(self, *args, choices: AuditChoices, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["person"].choices = with_any("Anyone", choices.people)
-        self.fields["project"].choices = with_any("All projects", choices.projects)
+        choice_field(self, "person").choices = with_any("Anyone", choices.people)
+        choice_field(self, "project").choices = with_any("All projects", choices.projects)
 
     def filters(self) -> AuditFilters:
         return AuditFilters(

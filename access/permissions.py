@@ -37,7 +37,7 @@ class Action(Enum):
 SITE_ACTIONS = frozenset({Action.CONNECT, Action.DEACTIVATE})
 
 # The least role each project action needs; roles are ordered viewer < operator < admin.
-_RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
+_RANK: dict[str, int] = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
 _NEEDS = {Action.VIEW: Role.VIEWER, Action.BACKUP: Role.OPERATOR, Action.MANAGE: Role.ADMIN, Action.AUDIT: Role.ADMIN}
 # What a site administrator may do in a project without being its member: look after its team.
 _SITE_ADMIN_REACH = frozenset({Action.MANAGE, Action.AUDIT})
@@ -75,7 +75,7 @@ def narrow_to(user, projects, role: str) -> None:
     Every check below (`user_can`, `projects_for` and the selectors built on them) then
     answers for the token."""
     own = _roles(user)
-    user._project_roles = {pk: min(own[pk], role, key=_RANK.get) for pk in projects if pk in own}
+    user._project_roles = {pk: min(own[pk], role, key=_RANK.__getitem__) for pk in projects if pk in own}
     user._narrowed = True
 
 

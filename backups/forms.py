@@ -5,7 +5,7 @@ the field are the server's messages."""
 from django import forms
 from django.core.exceptions import ValidationError
 
-from webapp.forms import DateRangeFilterForm, FilterForm, FilterSelect, date_filter, with_any
+from webapp.forms import DateRangeFilterForm, FilterForm, FilterSelect, choice_field, date_filter, with_any
 
 from . import rules
 from .models import Backup, Instance
@@ -54,9 +54,9 @@ class InstanceFilterForm(FilterForm):
 
     def __init__(self, *args, projects: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["project"].choices = with_any("All projects", projects)
+        choice_field(self, "project").choices = with_any("All projects", projects)
         statuses = [*rules.INSTANCE_STATUS_LABELS.items(), ("gone", "Gone from the cloud")]
-        self.fields["status"].choices = with_any("Any status", statuses)
+        choice_field(self, "status").choices = with_any("Any status", statuses)
 
 
 class HistoryFilterForm(DateRangeFilterForm):
@@ -74,9 +74,9 @@ class HistoryFilterForm(DateRangeFilterForm):
 
     def __init__(self, *args, choices: HistoryChoices, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["project"].choices = with_any("All projects", choices.projects)
-        self.fields["instance"].choices = with_any("All instances", choices.instances)
-        self.fields["person"].choices = with_any("Anyone", choices.people)
+        choice_field(self, "project").choices = with_any("All projects", choices.projects)
+        choice_field(self, "instance").choices = with_any("All instances", choices.instances)
+        choice_field(self, "person").choices = with_any("Anyone", choices.people)
 
     def filters(self) -> HistoryFilters:
         """The valid filters; an invalid one is shown at its field and otherwise ignored."""

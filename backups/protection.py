@@ -182,7 +182,8 @@ def assess(facts: Facts) -> Assessment:
             "Create a backup before then, or an admin can make the policy run more often.",
         )
     expiries = [expires_at(b, policy) for b in within]
-    last_expiry = None if None in expiries else max(expiries)
+    known = [expiry for expiry in expiries if expiry is not None]
+    last_expiry = max(known) if len(known) == len(expiries) else None
     if last_expiry is not None and last_expiry < due:
         return Assessment(
             AT_RISK,

@@ -60,6 +60,15 @@ def with_any(label: str, choices) -> Options:
     return Options([("", label), *((str(value), str(text)) for value, text in choices)])
 
 
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """The form's choice field `name`, whose choices are only known per request. `form.fields`
+    is typed as holding plain fields; this one is declared a ChoiceField on the form."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{type(form).__name__}.{name} is not a choice field")
+    return field
+
+
 class FilterSelect(forms.Select):
     """A <select> of flat, plain-text options (`with_any`), joined in Python: Django's Select
     renders every option through a template, about 10 µs apiece, and the history's instance

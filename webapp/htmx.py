@@ -1,12 +1,27 @@
 """htmx conventions shared by every app's views (django-htmx's `request.htmx`)."""
 
+from typing import cast
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django_htmx.middleware import HtmxDetails
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it (its documented pattern for type checkers)."""
+
+    htmx: HtmxDetails
+
+
+def htmx_of(request: HttpRequest) -> HtmxDetails:
+    """`request.htmx`, typed: the middleware (in every settings) sets it on every request."""
+    return cast(HtmxHttpRequest, request).htmx
 
 
 def wants_fragment(request: HttpRequest) -> bool:
     """An htmx request for a piece of the page (a boosted one wants the whole page)."""
-    return bool(request.htmx) and not request.htmx.boosted
+    htmx = htmx_of(request)
+    return bool(htmx) and not htmx.boosted
 
 
 def render_page(

@@ -225,8 +225,9 @@ class PublicAddressAdapter(HTTPAdapter):
         request.headers = CaseInsensitiveDict(request.headers)
         bracketed = f"[{host}]" if ":" in host else host
         request.headers["Host"] = f"{bracketed}:{port}" if port else bracketed
-        pool_kwargs["assert_hostname"] = host
-        pool_kwargs["server_hostname"] = host
+        # urllib3's TypedDict names fewer keys than its HTTPS pools take (these two among them).
+        pool_kwargs["assert_hostname"] = host  # type: ignore[typeddict-unknown-key]
+        pool_kwargs["server_hostname"] = host  # type: ignore[typeddict-unknown-key]
         host_params["host"] = f"[{address}]" if ":" in address else address
         return host_params, pool_kwargs
 

@@ -39,7 +39,8 @@ def role_summary(user) -> RoleSummary:
     rows = [(role_in(user, project), project.name) for project in visible_project_list(user)]
     if not rows:
         return RoleSummary("No project role", "You are not a member of any cloud project yet.")
-    labels = [Membership.Role(role).label for role, _ in rows]
+    # Every visible project is one the user has a role in: no role here is None.
+    labels = [Membership.Role(role).label for role, _ in rows]  # type: ignore[arg-type]
     detail = "; ".join(f"{label} in {name}" for label, (_, name) in zip(labels, rows, strict=True))
     distinct = sorted(set(labels), key=labels.index)
     return RoleSummary(", ".join(distinct), detail)

@@ -8,7 +8,7 @@ from access.models import CloudProject, Membership
 
 Role = Membership.Role
 # Admins first, then operators and viewers.
-_ORDER = {Role.ADMIN: 0, Role.OPERATOR: 1, Role.VIEWER: 2}
+_ORDER: dict[str, int] = {Role.ADMIN: 0, Role.OPERATOR: 1, Role.VIEWER: 2}
 LAST_ADMIN_REASON = "The last admin of a project cannot be removed or demoted: make someone else admin first."
 
 

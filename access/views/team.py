@@ -19,7 +19,7 @@ from access.selectors.invitations import team_invitations
 from access.selectors.team import is_admin_of, team_members, team_membership
 from access.services import accounts as account_services
 from access.services import team as team_services
-from webapp.htmx import wants_fragment
+from webapp.htmx import htmx_of, wants_fragment
 
 Role = Membership.Role
 
@@ -70,7 +70,7 @@ def _lost_access(request: HttpRequest, project: CloudProject, membership: Member
     if is_admin_of(request.user, project):
         return None
     url = reverse("backups:overview")
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return HttpResponseClientRedirect(url) if htmx_of(request) else redirect(url)
 
 
 def first_message(error: ValidationError) -> str:

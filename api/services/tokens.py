@@ -22,8 +22,8 @@ MAX_EXPIRY_DAYS = 366 * 2
 # last_used_at is written when it is older than this: one write a minute, not one per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-_RANK = {ApiToken.Role.VIEWER: 1, ApiToken.Role.OPERATOR: 2}
-_ACTION = {ApiToken.Role.VIEWER: Action.VIEW, ApiToken.Role.OPERATOR: Action.BACKUP}
+_RANK: dict[str, int] = {ApiToken.Role.VIEWER: 1, ApiToken.Role.OPERATOR: 2}
+_ACTION: dict[str, Action] = {ApiToken.Role.VIEWER: Action.VIEW, ApiToken.Role.OPERATOR: Action.BACKUP}
 
 
 def validate_token_request(*, user, name: str, role: str, projects: list[CloudProject], expires_in_days: int | None):

@@ -41,8 +41,8 @@ class Cursor:
     @classmethod
     def decode(cls, token: str | None) -> "Cursor | None":
         """The cursor in `token`, or None if it is missing or not one of ours."""
-        micros, _, pk = (token or "").partition(".")
-        micros, pk = params.integer(micros), params.integer(pk)
+        raw_micros, _, raw_pk = (token or "").partition(".")
+        micros, pk = params.integer(raw_micros), params.integer(raw_pk)
         if micros is None or pk is None:
             return None
         try:

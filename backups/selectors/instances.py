@@ -209,7 +209,7 @@ def preflight(instance: Instance, now: datetime | None = None) -> Preflight:
         usual_duration=usual,
         blocker=rules.instance_backup_blocker(instance, running),
         window_clash=clash,
-        window_open=bool(clash) and clash[0] <= now,
+        window_open=clash is not None and clash[0] <= now,
     )
 
 
@@ -231,8 +231,9 @@ def usual_duration(instance: Instance) -> timedelta | None:
     recent = Backup.objects.filter(
         instance=instance, status=Status.COMPLETED, started_at__isnull=False, finished_at__isnull=False
     ).order_by("-finished_at")[:20]
-    durations = [b.finished_at - b.started_at for b in recent]
-    return statistics.median(durations) if durations else None
+    durations = [b.finished_at - b.started_at for b in recent if b.finished_at and b.started_at]
+    # median sorts and averages, which timedeltas do; typeshed asks for numbers.
+    return statistics.median(durations) if durations else None  # type: ignore[type-var]
 
 
 _NOT_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]+")

@@ -1,5 +1,6 @@
 """The overview: what runs now, what needs attention, and how the last seven days went."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +23,7 @@ class Overview:
     attention: list[Backup]
     completed: int
     failed: int
-    stale: list[Instance]
+    stale: Sequence[Instance]
     stale_more: bool
     since: datetime
 

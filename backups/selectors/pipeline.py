@@ -13,11 +13,13 @@ Status = Backup.Status
 
 def projects_with_due_polls() -> list[int]:
     now = timezone.now()
-    return list(
+    # The stubs type a foreign key's id read across a join as str; it is the project's int pk.
+    project_ids = (
         Backup.objects.filter(status__in=[Status.RUNNING, Status.UNKNOWN], next_poll_at__lte=now)
         .values_list("instance__project_id", flat=True)
         .distinct()
     )
+    return list(project_ids)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

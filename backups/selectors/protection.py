@@ -54,14 +54,16 @@ def instance_page(user, instance: Instance, now: datetime | None = None) -> Inst
     good = backups.filter(status=Status.COMPLETED, deleted_in_cloud_at__isnull=True, finished_at__isnull=False)
     last_good = good.order_by("-finished_at", "-id").first()
     expiring = []
-    if policy.enabled:
+    if policy.enabled and policy.keep_days:  # enabled implies keep_days > 0: spelled out for mypy
         # Retention counts from the backup's end (protection.expires_at): these go within the window.
         start = now - timedelta(days=policy.keep_days)
         soon = good.filter(
             origin=Backup.Origin.CLOUD_AUTO, finished_at__gte=start, finished_at__lt=start + EXPIRING_WITHIN
         )
         expiring = [
-            ExpiringBackup(b, b.finished_at + timedelta(days=policy.keep_days)) for b in soon.order_by("finished_at")
+            ExpiringBackup(b, b.finished_at + timedelta(days=policy.keep_days))
+            for b in soon.order_by("finished_at")
+            if b.finished_at  # always: `good` has finished_at__isnull=False
         ]
     return InstancePage(
         instance=instance,

@@ -50,7 +50,8 @@ def _facts(instance: Instance, now) -> protection.Facts:
         now=now,
         rpo=rpo,
         policy=policy_of(instance),
-        good=[protection.GoodBackup(n, at, origin == Backup.Origin.CLOUD_AUTO) for n, at, origin in recent],
+        # finished_at__isnull=False above: every `at` is a time (the stubs keep the column nullable).
+        good=[protection.GoodBackup(n, at, origin == Backup.Origin.CLOUD_AUTO) for n, at, origin in recent],  # type: ignore[arg-type]
         latest_failed=latest_ended[0] if latest_ended and latest_ended[1] != Status.COMPLETED else None,
     )
 

@@ -33,7 +33,7 @@ def format_html_fast(template: str, **values) -> SafeString:
 
 
 # One meaning per colour: grey waiting, blue working, green done, red failed, amber unsure.
-BACKUP_TONE = {
+BACKUP_TONE: dict[str, str] = {
     Backup.Status.QUEUED: "queued",
     Backup.Status.SUBMITTING: "running",
     Backup.Status.RUNNING: "running",

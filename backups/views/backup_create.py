@@ -6,17 +6,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from access.decorators import login_required, require
+from access.decorators import AuthenticatedHttpRequest, login_required, require
 from access.permissions import Action
 from backups.forms import BackupRequestForm
 from backups.selectors.instances import instance_for, preflight, suggested_backup_name
 from backups.services import submission
-from webapp.htmx import wants_fragment
+from webapp.htmx import htmx_of, wants_fragment
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def backup_create(request: HttpRequest, pk: int) -> HttpResponse:
+def backup_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The create-backup form: a dialog for htmx, a page without JavaScript."""
     instance = instance_for(request.user, pk)
     require(request.user, Action.BACKUP, instance.project_id)
@@ -33,7 +33,7 @@ def backup_create(request: HttpRequest, pk: int) -> HttpResponse:
                     request, f"Backup {backup.name} of {instance.name} requested. It starts within a few seconds."
                 )
                 url = reverse("backups:backup_detail", args=[backup.pk])
-                return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+                return HttpResponseClientRedirect(url) if htmx_of(request) else redirect(url)
     else:
         who = request.user.get_full_name() or request.user.username
         form = BackupRequestForm(

@@ -103,7 +103,7 @@ def project_rpo(request: HttpRequest, pk: int) -> HttpResponse:
         policies.project_rpo_change(project=project, user=request.user, rpo_hours=form.cleaned_data["rpo_hours"])
         messages.success(request, f"The RPO of {project.name} is now {project.rpo_hours} hours.")
     else:
-        messages.error(request, " ".join(form.errors.get("rpo_hours", form.non_field_errors())))
+        messages.error(request, " ".join(str(error) for error in form.errors.get("rpo_hours", form.non_field_errors())))
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = reverse("backups:instances")

@@ -18,7 +18,7 @@ def slack_payload(message: Message) -> dict:
 
 
 def teams_payload(message: Message) -> dict:
-    card = {
+    card: dict[str, object] = {
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
         "summary": message.title,

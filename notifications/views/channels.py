@@ -16,7 +16,7 @@ from access.permissions import Action, project_for
 from notifications.forms import ChannelForm
 from notifications.selectors.channels import project_channel, project_channels, recent_deliveries
 from notifications.services import channels as channel_services
-from webapp.htmx import wants_fragment
+from webapp.htmx import htmx_of, wants_fragment
 from webapp.throttle import Throttle
 
 PAGE = "notifications/channels.html"
@@ -107,7 +107,7 @@ def channel_remove(request: HttpRequest, pk: int, channel_pk: int) -> HttpRespon
     channel = project_channel(project, channel_pk)
     channel_services.channel_remove(channel=channel, by=request.user)
     messages.success(request, f"Channel {channel.name} removed.")
-    if request.htmx:  # asked through hx-confirm: the page is loaded again, with the message
+    if htmx_of(request):  # asked through hx-confirm: the page is loaded again, with the message
         return HttpResponseClientRedirect(channels_url(project))
     return redirect(channels_url(project))
 

@@ -1,11 +1,11 @@
 """A person's own notifications: an email when a backup they requested ends."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from access.decorators import login_required
+from access.decorators import AuthenticatedHttpRequest, login_required
 from notifications.forms import SubscriptionForm
 from notifications.selectors.channels import wants_backup_outcomes
 from notifications.services.subscriptions import subscription_set
@@ -13,7 +13,7 @@ from notifications.services.subscriptions import subscription_set
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def my_notifications(request: HttpRequest) -> HttpResponse:
+def my_notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = SubscriptionForm(
         request.POST if request.method == "POST" else None,
         initial={"backup_outcomes": wants_backup_outcomes(request.user)},
