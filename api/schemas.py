@@ -24,6 +24,9 @@ ProtectionStatus = Literal["protected", "at_risk", "unprotected"]
 Role = Literal["viewer", "operator", "admin"]
 
 MAX_LIMIT = 200
+# Free text from a query string: anything but NUL, which no PostgreSQL text can hold (the pages'
+# forms refuse it too, with Django's ProhibitNullCharactersValidator).
+NO_NUL = r"^[^\x00]*$"
 
 
 def _iso_day(value):
@@ -216,12 +219,12 @@ class BackupIn(Schema):
     description: str | None = Field(
         None,
         description="Up to 256 characters, without > ! < \" & ' =. Default: who asked for it, through the API.",
-        json_schema_extra={"pattern": "^[^>!<\"&'=]*[^>!<\"&'=\\s][^>!<\"&'=]*$", "maxLength": 256},
+        json_schema_extra={"pattern": "^[^>!<\"&'=\\x00]*[^>!<\"&'=\\s\\x00][^>!<\"&'=\\x00]*$", "maxLength": 256},
     )
 
 
 class InstanceFilters(Schema):
-    q: str = Field("", max_length=128, description="Part of the instance's name or cloud id.")
+    q: str = Field("", max_length=128, pattern=NO_NUL, description="Part of the instance's name or cloud id.")
     project: Id | None = None
     status: InstanceStatusFilter | None = None
     protection: ProtectionStatus | None = None
@@ -230,12 +233,15 @@ class InstanceFilters(Schema):
 
 
 class BackupFilters(Schema):
-    q: str = Field("", max_length=64, description="Part of the backup's name.")
+    q: str = Field("", max_length=64, pattern=NO_NUL, description="Part of the backup's name.")
     project: Id | None = None
     instance: Id | None = None
     status: BackupStatus | None = None
     requested_by: str | None = Field(
-        None, max_length=150, description="A username, or `auto` (the cloud's policy) or `cloud` (its console)."
+        None,
+        max_length=150,
+        pattern=NO_NUL,
+        description="A username, or `auto` (the cloud's policy) or `cloud` (its console).",
     )
     since: Day | None = Field(None, description="Requested on or after this day (UTC), YYYY-MM-DD.")
     until: Day | None = Field(None, description="Requested on or before this day (UTC), YYYY-MM-DD.")

@@ -47,6 +47,9 @@ def validate_backup_description(description: str) -> None:
     """Mandatory, at most 256 characters, none of > ! < " & ' =."""
     if not description or not description.strip():
         raise ValidationError("Enter a description: the cloud requires one.", code="required")
+    if "\x00" in description:
+        # Django's own words and code (the form's CharField says the same); no database text holds NUL.
+        raise ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise ValidationError(
             "The description may be at most %(max)d characters long (it has %(length)d).",

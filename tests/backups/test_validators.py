@@ -22,7 +22,13 @@ def reference_name_ok(name: str) -> bool:
 
 
 def reference_description_ok(description: str) -> bool:
-    return bool(description.strip()) and len(description) <= 256 and not (set(description) & FORBIDDEN)
+    # The reference's rules, and no NUL: the console refuses what no database text can hold.
+    return (
+        bool(description.strip())
+        and len(description) <= 256
+        and not (set(description) & FORBIDDEN)
+        and "\x00" not in description
+    )
 
 
 def accepts(validator, value) -> bool:
