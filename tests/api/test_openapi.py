@@ -2,6 +2,7 @@
 broken ones) and sends them over real HTTP to the live API with a real token; no answer may
 be a server error or break the document (status, headers, body schema, content type)."""
 
+import os
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,6 +13,11 @@ from schemathesis import GenerationMode
 
 from api import auth
 from webapp.throttle import Throttle
+
+# The same examples on every run (Hypothesis's advice for CI: a red build means the code changed,
+# not the dice). API_FUZZ_EXPLORE=1 draws new ones each run, to look for more; what they find
+# goes into the code, and the fixed examples keep it from coming back.
+EXPLORE = os.environ.get("API_FUZZ_EXPLORE") == "1"
 
 # Each operation gets valid requests and broken ones (wrong types, missing fields, values out of range).
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
@@ -37,11 +43,11 @@ def test_every_operation_is_fuzzed(operations):
 
 
 def sends_what_it_says(case) -> bool:
-    """requests leaves out a query parameter whose value is None or an empty list, and sends
-    an object's keys as its values: such a broken case can arrive as a valid request, and its
-    acceptance would be no failure."""
+    """requests leaves out a query parameter whose value is None or an empty list, sends a
+    one-item list as that item, and an object's keys as its values: such a broken case can
+    arrive as a valid request, and its acceptance would be no failure."""
     query = case.query or {}
-    if any(isinstance(value, dict) for value in query.values()):
+    if any(isinstance(value, dict) or (isinstance(value, list) and len(value) <= 1) for value in query.values()):
         return False
     sent = parse_qs(urlsplit(requests.Request("GET", "http://api/", params=query).prepare().url).query, True)
     return set(sent) == {str(name) for name in query}
@@ -63,7 +69,13 @@ def test_the_api_answers_as_its_document_says(operations, api_world, operation, 
     headers = {"Authorization": f"Bearer {api_world.secrets['operator']}"}
 
     @given(case=operations[operation].as_strategy(generation_mode=mode).filter(sends_what_it_says))
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        derandomize=not EXPLORE,
+    )
     def answers_as_documented(case):
         case.call_and_validate(headers=headers)
 
