@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from access.models import AuditEvent, CloudProject
-from access.permissions import Action, role_in, user_can
+from access.permissions import Action, user_can
 from access.services import audit
 from api.models import ApiToken
 
@@ -22,7 +22,6 @@ MAX_EXPIRY_DAYS = 366 * 2
 # last_used_at is written when it is older than this: one write a minute, not one per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-_RANK: dict[str, int] = {ApiToken.Role.VIEWER: 1, ApiToken.Role.OPERATOR: 2}
 _ACTION: dict[str, Action] = {ApiToken.Role.VIEWER: Action.VIEW, ApiToken.Role.OPERATOR: Action.BACKUP}
 
 
@@ -116,11 +115,3 @@ def authenticate(secret: str, now: datetime | None = None) -> ApiToken:
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
-
-
-def scoped_role(token: ApiToken, project: CloudProject) -> str | None:
-    """What the token may do in `project` today: the lower of its role and its owner's."""
-    own = role_in(token.user, project)
-    if own is None or not token.projects.filter(pk=project.pk).exists():
-        return None
-    return min(own, token.role, key=lambda role: _RANK.get(role, 3))
