@@ -95,15 +95,18 @@ prod-local: $(STAMP) var/prod-local.env
 	rm -rf var/prod-local/metrics && mkdir -p var/prod-local/metrics
 	$(PROD_SHELL_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.prod start
 
-# The benchmark runs on PostgreSQL and Redis, like production (database console_bench).
-BENCH_ENV := DEBUG=false SECRET_KEY=bench-only-secret-key-as-long-as-the-production-check-asks-0123456789 FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= \
+# The benchmark runs on PostgreSQL and Redis, like production (database console_bench). Two
+# benchmarks side by side need their own database and Redis numbers: BENCH_DATABASE=… BENCH_REDIS_DBS="9 8".
+BENCH_DATABASE ?= console_bench
+BENCH_REDIS_DBS ?= 13 12
+BENCH_ENV = DEBUG=false SECRET_KEY=bench-only-secret-key-as-long-as-the-production-check-asks-0123456789 FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= \
 	ALLOWED_HOSTS=testserver,127.0.0.1 SECURE_SSL_REDIRECT=false OUTBOUND_ALLOWED_HOSTS=127.0.0.1 \
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/console_bench \
-	CELERY_BROKER_URL=redis://127.0.0.1:6379/13 CACHE_URL=rediscache://127.0.0.1:6379/12
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_DATABASE) \
+	CELERY_BROKER_URL=redis://127.0.0.1:6379/$(word 1,$(BENCH_REDIS_DBS)) CACHE_URL=rediscache://127.0.0.1:6379/$(word 2,$(BENCH_REDIS_DBS))
 
 bench: $(STAMP)
-	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'console_bench'" | grep -q 1 \
-		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE console_bench"
+	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = '$(BENCH_DATABASE)'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE $(BENCH_DATABASE)"
 	$(BENCH_ENV) $(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 # mypy with django-stubs on the app packages ([tool.mypy] in pyproject.toml). Its Django plugin
