@@ -1,4 +1,4 @@
-"""The backup history: filtered, paged by keyset (no COUNT, no OFFSET), and exported."""
+"""The backup history: filtered, and paged by keyset (no COUNT, no OFFSET). Its CSV export: export.py."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -207,27 +207,3 @@ def history_choices(user) -> HistoryChoices:
     ]
     people += [(PERSON_AUTOMATED, "Automated (cloud policy)"), (PERSON_CLOUD_CONSOLE, "Cloud console (manual)")]
     return HistoryChoices(projects, instances, people)
-
-
-CSV_COLUMNS = (
-    ("project", "instance__project__name"),
-    ("instance", "instance__name"),
-    ("instance_id", "instance__cloud_id"),
-    ("name", "name"),
-    ("status", "status"),
-    ("progress_percent", "progress"),
-    ("origin", "origin"),
-    ("requested_by", "requested_by__username"),
-    ("requested_at_utc", "requested_at"),
-    ("started_at_utc", "started_at"),
-    ("finished_at_utc", "finished_at"),
-    ("size_kb", "size_kb"),
-    ("job_id", "job_id"),
-    ("backup_id", "backup_id"),
-    ("error_code", "error_code"),
-)
-
-
-def history_export_rows(backups: QuerySet[Backup]):
-    """Plain tuples for the CSV export, streamed from the database in chunks."""
-    return backups.values_list(*(column for _, column in CSV_COLUMNS)).iterator(chunk_size=2000)

@@ -1,6 +1,3 @@
-import csv
-from datetime import UTC, datetime
-
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -11,6 +8,7 @@ from access.decorators import login_required
 from backups.forms import HistoryFilterForm
 from backups.selectors import history as history_selectors
 from backups.selectors.backups import backup_for
+from backups.selectors.export import history_csv
 from backups.selectors.history import Cursor
 from webapp.htmx import render_page
 
@@ -48,37 +46,12 @@ def backup_row(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-class _Echo:
-    """csv.writer writes to this and gets the line back, so each row can be streamed."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        # Names imported from the cloud are not ours to trust: keep spreadsheets from running them.
-        return f"'{value}"
-    return str(value)
-
-
 @login_required
 @require_GET
 def history_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered history as CSV, streamed: memory stays flat however many rows."""
     _, _, backups = _filtered(request)
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield writer.writerow([name for name, _ in history_selectors.CSV_COLUMNS])
-        for row in history_selectors.history_export_rows(backups):
-            yield writer.writerow([_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(history_csv(backups), content_type="text/csv; charset=utf-8")
     filename = f"backup-history-{timezone.now():%Y%m%d-%H%M}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
