@@ -201,7 +201,11 @@ def backup_duration(backup: Backup) -> str:
     if backup.duration is not None:
         return duration(backup.duration)
     if backup.is_active and backup.started_at:
-        return format_html('<span class="muted">{} so far</span>', duration(timezone.now() - backup.started_at))
+        # `data-elapsed`: static/js/console.js counts on from here between live refreshes.
+        elapsed = max(0, int((timezone.now() - backup.started_at).total_seconds()))
+        return format_html(
+            '<span class="muted" data-elapsed="{}">{} so far</span>', elapsed, duration(timedelta(seconds=elapsed))
+        )
     return EMPTY
 
 

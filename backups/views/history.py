@@ -1,15 +1,16 @@
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.http import HTMX_STOP_POLLING
 
 from access.decorators import login_required
+from backups import live
 from backups.forms import HistoryFilterForm
 from backups.selectors import history as history_selectors
-from backups.selectors.backups import backup_for
 from backups.selectors.export import history_csv
 from backups.selectors.history import Cursor
+from backups.selectors.live import history_row_states, history_rows_by_pk
 from webapp.htmx import render_page
 
 CURSOR_PARAMS = ("after", "before")
@@ -37,11 +38,21 @@ def history(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def backup_row(request: HttpRequest, pk: int) -> HttpResponse:
-    """One history row, polled while the backup is active; 286 stops the polling."""
-    backup = backup_for(request.user, pk)
-    response = render(request, "backups/history.html#row", {"backup": backup})
-    if not backup.is_active:
+def history_live(request: HttpRequest) -> HttpResponse:
+    """The history page's one poll for all its active rows (`backups.live`): 204 when none
+    changed, else the changed rows as out-of-band swaps; 286 once none is active any more."""
+    try:
+        shown = live.shown_rows(request.GET.getlist(live.LIVE_ROW_PARAM))
+    except live.BadLiveRows as error:
+        return HttpResponseBadRequest(str(error))
+    states = history_row_states(request.user, shown) if shown else []
+    changed = [state.pk for state in states if state.fingerprint != shown[state.pk]]
+    still_active = any(state.is_active for state in states)
+    if not changed:
+        return HttpResponse(status=204 if still_active else HTMX_STOP_POLLING)
+    context = {"changed": history_rows_by_pk(request.user, changed)}
+    response = render(request, "backups/history.html#changed-rows", context)
+    if not still_active:
         response.status_code = HTMX_STOP_POLLING
     return response
 

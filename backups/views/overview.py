@@ -4,6 +4,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HTMX_STOP_POLLING
 
 from access.decorators import login_required
+from backups import live
 from backups.selectors.overview import overview_for, running_backups
 from backups.selectors.protection import protection_counts
 
@@ -12,16 +13,25 @@ from backups.selectors.protection import protection_counts
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     overview = overview_for(request.user)
-    context = {"overview": overview, "running": overview.running, "protection": protection_counts(request.user)}
+    context = {
+        "overview": overview,
+        "running": overview.running,
+        "running_seen": live.running_fingerprint(overview.running),
+        "protection": protection_counts(request.user),
+    }
     return render(request, "backups/overview.html", context)
 
 
 @login_required
 @require_GET
 def overview_running(request: HttpRequest) -> HttpResponse:
-    """The "running now" panel, polled while something runs; 286 stops the polling."""
+    """The "running now" panel, polled while something runs (`backups.live`): 204 while it
+    would show what the page shows, the panel when that changed, 286 once nothing runs."""
     running = running_backups(request.user)
-    response = render(request, "backups/overview.html#running", {"running": running})
+    seen = live.running_fingerprint(running)
+    if running and request.GET.get(live.SEEN_PARAM) == seen:
+        return HttpResponse(status=204)
+    response = render(request, "backups/overview.html#running", {"running": running, "running_seen": seen})
     if not running:
         response.status_code = HTMX_STOP_POLLING
     return response

@@ -11,7 +11,7 @@ from django.urls import reverse
 from access.models import Membership
 
 from .conftest import HTMX, ROLES, World
-from .test_matrix import ARGS, EXPECTED, LOGIN, QUERY, Rollback, expected
+from .test_matrix import EXPECTED, LOGIN, Rollback, expected, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def test_every_post_endpoint_is_covered():
 
 @pytest.mark.parametrize(("name", "role"), post_endpoints())
 def test_post_without_the_csrf_token_is_refused(world: World, name, role):
-    url = reverse(name, args=ARGS.get(name, lambda w: [])(world)) + QUERY.get(name, "")
+    url = url_of(name, world)
     client = world.client(role, enforce_csrf_checks=True)
     role_before = Membership.objects.get(pk=world.member.pk).role
     for extra in ({}, HTMX):
@@ -50,7 +50,7 @@ def test_post_without_the_csrf_token_is_refused(world: World, name, role):
 
 @pytest.mark.parametrize(("name", "role"), post_endpoints())
 def test_post_with_the_token_htmx_sends_goes_through(world: World, name, role):
-    url = reverse(name, args=ARGS.get(name, lambda w: [])(world)) + QUERY.get(name, "")
+    url = url_of(name, world)
     client = world.client(role, enforce_csrf_checks=True)
     page = client.get(reverse("login") if role == "anonymous" else reverse("password_change"))
     token = HX_HEADERS.search(page.content.decode()).group(1)

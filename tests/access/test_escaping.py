@@ -69,7 +69,7 @@ def test_cloud_data_renders_inert_on_every_page(world: World, hostile):
         "history (htmx)": reverse("backups:history") + "?status=failed",
         "detail": reverse("backups:backup_detail", args=[failed.pk]),
         "imported detail": reverse("backups:backup_detail", args=[imported.pk]),
-        "row": reverse("backups:backup_row", args=[failed.pk]),
+        "row": reverse("backups:history_live") + f"?live={failed.pk}.unseen",
         "create dialog": reverse("backups:backup_create", args=[instance.pk]),
     }
     for where, url in pages.items():

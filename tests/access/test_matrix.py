@@ -65,8 +65,10 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     "backups:backup_validate": {"POST": OPERATORS},
     "backups:history": {"GET": EVERYONE},
     "backups:history_export": {"GET": EVERYONE},
+    # The history's live poll, naming project A's running backup: members get its row, and
+    # for everyone else it names nothing of theirs, so 286 ends the poll.
+    "backups:history_live": {"GET": (LOGIN, 200, 200, 200, 286, 286)},
     "backups:backup_detail": {"GET": MEMBERS},
-    "backups:backup_row": {"GET": MEMBERS},
     "access:project_list": {"GET": ADMINS_ANYWHERE},
     "access:project_connect": {"GET": SITE_ADMINS, "POST": SITE_ADMINS},
     "access:project_credentials": {"GET": PROJECT_ADMINS, "POST": PROJECT_ADMINS},
@@ -111,7 +113,6 @@ ARGS: dict[str, Callable[[World], list]] = {
     "backups:backup_create": lambda w: [w.instance.pk],
     "backups:backup_validate": lambda w: [w.instance.pk],
     "backups:backup_detail": lambda w: [w.backup.pk],
-    "backups:backup_row": lambda w: [w.backup.pk],
     "access:project_credentials": lambda w: [w.project.pk],
     "access:team": lambda w: [w.project.pk],
     "access:member_add": lambda w: [w.project.pk],
@@ -129,7 +130,16 @@ ARGS: dict[str, Callable[[World], list]] = {
     "notifications:channel_test": lambda w: [w.project.pk, channel(w).pk],
     "tokens:revoke": lambda w: [api_token(w).pk],
 }
-QUERY = {"backups:backup_validate": "?field=name"}
+QUERY: dict[str, str | Callable[[World], str]] = {
+    "backups:backup_validate": "?field=name",
+    "backups:history_live": lambda w: f"?live={w.backup.pk}.unseen",
+}
+
+
+def url_of(name: str, world: World) -> str:
+    """The URL the matrix requests for `name`, with its arguments and query string."""
+    query = QUERY.get(name, "")
+    return reverse(name, args=ARGS.get(name, lambda w: [])(world)) + (query(world) if callable(query) else query)
 
 
 def invitation(world: World) -> Invitation:
@@ -218,7 +228,7 @@ def test_the_matrix_is_complete():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_role_and_method_gets_its_answer(name, world):
-    url = reverse(name, args=ARGS.get(name, lambda w: [])(world)) + QUERY.get(name, "")
+    url = url_of(name, world)
     wrong = []
     for method in METHODS:
         for role, want in zip(ROLES, expected(name, method), strict=True):

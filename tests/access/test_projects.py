@@ -18,7 +18,7 @@ from backups.models import Instance
 from backups.services.sync import instances_sync
 
 from .conftest import HTMX, ROLES, World, text
-from .test_matrix import ARGS, EXPECTED, QUERY
+from .test_matrix import EXPECTED, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -219,7 +219,7 @@ def test_the_stored_password_appears_on_no_page(world: World):
     for name, rules in EXPECTED.items():
         if "GET" not in rules:
             continue
-        url = reverse(name, args=ARGS.get(name, lambda w: [])(world)) + QUERY.get(name, "")
+        url = url_of(name, world)
         for role in ROLES:
             for extra in ({}, HTMX):
                 body = text(world.client(role).get(url, **extra))

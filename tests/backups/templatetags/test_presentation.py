@@ -105,7 +105,7 @@ def test_every_icon_the_templates_use_is_in_the_sprite():
     assert {name for name in used if f'<symbol id="{name}"' not in sprite} == set()
 
 
-@pytest.mark.parametrize("view", ["backup_detail", "backup_row", "backup_create"])
+@pytest.mark.parametrize("view", ["backup_detail", "instance_detail", "backup_create"])
 def test_list_row_urls_match_reverse(view):
     template = Template("{% load console %}{% pk_url view first %} {% pk_url view second %}")
     first, second = Backup(pk=7), Backup(pk=123456)

@@ -1,5 +1,6 @@
 """A backup's page: its timeline, the cloud's ids, what to do after a failure, live while active."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -74,20 +75,46 @@ def test_failed_backup_says_what_happened_and_what_to_do(operator_client, instan
     assert explanation.next_step in html
 
 
+LIVE_URL = re.compile(r'hx-get="([^"]+)" hx-trigger="every 2s"')
+
+
 def test_active_backup_page_refreshes_itself_until_it_ends(operator_client, instance):
     backup = BackupFactory(instance=instance, running=True, progress=25)
-    html = text(operator_client.get(detail_url(backup)))
-    assert f'hx-get="{detail_url(backup)}" hx-trigger="every 2s"' in html
-    live = operator_client.get(detail_url(backup), **HTMX)
+    poll_url = LIVE_URL.search(text(operator_client.get(detail_url(backup)))).group(1)
+    assert poll_url.startswith(f"{detail_url(backup)}?seen=")
+    # Nothing changed since the page was drawn: nothing to swap.
+    unchanged = operator_client.get(poll_url, **HTMX)
+    assert unchanged.status_code == 204
+    assert unchanged.content == b""
+    backup.progress = 60
+    backup.save()
+    live = operator_client.get(poll_url, **HTMX)
     assert live.status_code == 200
     assert is_fragment(live)
-    assert "25% done" in text(live)
+    assert "60% done" in text(live)
+    poll_url = LIVE_URL.search(text(live)).group(1)  # what the swapped part polls next
+    assert operator_client.get(poll_url, **HTMX).status_code == 204
+    timeline(backup, (BackupEvent.Kind.NOTE, "a new line in the timeline"))
+    assert "a new line in the timeline" in text(operator_client.get(poll_url, **HTMX))
     backup.status, backup.progress, backup.finished_at = "completed", 100, backup.started_at + timedelta(minutes=1)
     backup.save()
-    ended = operator_client.get(detail_url(backup), **HTMX)
+    ended = operator_client.get(poll_url, **HTMX)
     assert ended.status_code == 286
     assert "hx-trigger" not in text(ended)
     assert "status-completed" in text(ended)
+
+
+def test_an_unchanged_detail_poll_renders_nothing_and_makes_few_queries(
+    operator_client, instance, django_assert_max_num_queries
+):
+    backup = BackupFactory(instance=instance, running=True)
+    timeline(backup, *[(BackupEvent.Kind.PROGRESS, f"{n}%") for n in range(30)])
+    poll_url = LIVE_URL.search(text(operator_client.get(detail_url(backup)))).group(1)
+    # The session, the user, their projects, the backup, its timeline: no template.
+    with django_assert_max_num_queries(5):
+        response = operator_client.get(poll_url, **HTMX)
+    assert response.status_code == 204
+    assert not response.templates
 
 
 def test_viewer_may_look_but_is_not_offered_another_backup(viewer_client, instance):

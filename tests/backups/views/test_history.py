@@ -1,15 +1,15 @@
-"""The history: filters in the URL, keyset pages without COUNT, live rows, CSV export."""
+"""The history: filters in the URL, keyset pages without COUNT, one live poll per page
+(the CSV export: test_export.py)."""
 
-import csv
-import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from hypothesis import given
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from backups.models import Backup
@@ -20,7 +20,6 @@ from tests.helpers import HTMX, is_fragment, text
 pytestmark = pytest.mark.django_db
 
 HISTORY = reverse("backups:history")
-EXPORT = reverse("backups:history_export")
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
@@ -177,76 +176,126 @@ def test_cursor_tokens_round_trip(at, pk):
     assert Cursor.decode(Cursor(at, pk).encode()) == Cursor(at, pk)
 
 
-def test_active_rows_poll_and_ended_rows_do_not(operator_client, instance):
-    running = BackupFactory(instance=instance, running=True, name="still-going")
-    done = BackupFactory(instance=InstanceFactory(project=instance.project), name="all-done")
+LIVE = reverse("backups:history_live")
+LIVE_INPUT = re.compile(r'<input type="hidden" name="live" value="([^"]+)">')
+
+
+def live_rows(response) -> list[str]:
+    """What the page's one poll sends: each active row's `<pk>.<fingerprint>`."""
+    return LIVE_INPUT.findall(text(response))
+
+
+def poll(client, rows):
+    return client.get(LIVE, {"live": rows}, **HTMX)
+
+
+def test_the_table_polls_once_for_all_its_active_rows(operator_client, instance, project):
+    running = [BackupFactory(instance=InstanceFactory(project=project), running=True) for _ in range(3)]
+    done = BackupFactory(instance=instance, name="all-done")
     html = text(operator_client.get(HISTORY))
-    row_url = reverse("backups:backup_row", args=[running.pk])
-    assert f'id="backup-{running.pk}" class="is-active" hx-get="{row_url}" hx-trigger="every 2s"' in html
+    assert f'<tbody id="history-rows" hx-get="{LIVE}" hx-trigger="every 2s" hx-include="this" hx-swap="none">' in html
+    assert html.split("<tbody", 1)[1].count("hx-trigger") == 1  # the table's, not one per row
+    assert sorted(row.partition(".")[0] for row in live_rows(operator_client.get(HISTORY))) == sorted(
+        str(b.pk) for b in running
+    )
+    assert f'<tr id="backup-{running[0].pk}" class="is-active">' in html
     assert f'<tr id="backup-{done.pk}">' in html
 
 
-def test_polled_row_keeps_polling_while_active_and_stops_with_286(operator_client, instance):
-    backup = BackupFactory(instance=instance, running=True, progress=40)
-    url = reverse("backups:backup_row", args=[backup.pk])
-    response = operator_client.get(url, **HTMX)
+def test_a_page_with_nothing_active_does_not_poll(operator_client, instance):
+    BackupFactory(instance=instance, name="all-done")
+    html = text(operator_client.get(HISTORY))
+    assert '<tbody id="history-rows">' in html
+    assert "hx-trigger" not in html.split('<tbody id="history-rows"', 1)[1]
+
+
+def test_live_poll_answers_204_while_nothing_shown_changed(operator_client, project, django_assert_num_queries):
+    for _ in range(5):
+        BackupFactory(instance=InstanceFactory(project=project), running=True)
+    rows = live_rows(operator_client.get(HISTORY))
+    # The session, the user, and the rows with the user's projects as a subquery.
+    with django_assert_num_queries(3):
+        response = poll(operator_client, rows)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert not response.templates  # nothing rendered
+
+
+def test_live_poll_sends_only_the_changed_rows_out_of_band(operator_client, project, django_assert_num_queries):
+    backups = [BackupFactory(instance=InstanceFactory(project=project), running=True) for _ in range(50)]
+    rows = live_rows(operator_client.get(HISTORY))
+    assert len(rows) == 50
+    Backup.objects.filter(pk=backups[7].pk).update(progress=75)
+    Backup.objects.filter(pk=backups[30].pk).update(overdue=True)
+    # The session, the user, what the rows show now, and the two changed rows to draw.
+    with django_assert_num_queries(4):
+        response = poll(operator_client, rows)
     assert response.status_code == 200
-    assert 'hx-trigger="every 2s"' in text(response)
-    assert 'value="40"' in text(response)
-    Backup.objects.filter(pk=backup.pk).update(
-        status="completed", progress=100, finished_at=backup.started_at + timedelta(minutes=2)
+    assert is_fragment(response)
+    html = text(response)
+    assert html.count("<tr ") == 2
+    assert f'<tr id="backup-{backups[7].pk}" class="is-active" hx-swap-oob="true">' in html
+    assert f'<tr id="backup-{backups[30].pk}" class="is-active" hx-swap-oob="true">' in html
+    assert 'value="75"' in html
+    assert "Overdue" in html
+    # The answer carries the rows' new fingerprints: sent back, nothing has changed.
+    new = dict(row.split(".") for row in LIVE_INPUT.findall(html))
+    rows = [f"{pk}.{new.get(pk, seen)}" for pk, seen in (row.split(".") for row in rows)]
+    assert poll(operator_client, rows).status_code == 204
+
+
+def test_live_poll_stops_with_286_and_each_rows_final_state(operator_client, project):
+    first, second = (BackupFactory(instance=InstanceFactory(project=project), running=True) for _ in range(2))
+    rows = live_rows(operator_client.get(HISTORY))
+    Backup.objects.filter(pk=first.pk).update(
+        status="completed", progress=100, size_kb=2048, finished_at=first.started_at + timedelta(minutes=2)
     )
-    response = operator_client.get(url, **HTMX)
-    assert response.status_code == 286
-    assert "hx-trigger" not in text(response)
+    response = poll(operator_client, rows)
+    assert response.status_code == 200  # the second still runs
+    assert f'<tr id="backup-{first.pk}" hx-swap-oob="true">' in text(response)
     assert "Completed" in text(response)
-    assert text(response).lstrip().startswith(f'<tr id="backup-{backup.pk}"')
+    assert "2 min 00 s" in text(response)
+    assert 'name="live"' not in text(response)  # a finished row is polled no more
+    rows = [row for row in rows if not row.startswith(f"{first.pk}.")]
+    Backup.objects.filter(pk=second.pk).update(status="failed", finished_at=second.started_at + timedelta(minutes=1))
+    response = poll(operator_client, rows)
+    assert response.status_code == 286
+    assert f'<tr id="backup-{second.pk}" hx-swap-oob="true">' in text(response)
+    assert "Failed" in text(response)
+    # A page that missed that answer (a closed laptop) still gets the final row, then nothing.
+    assert poll(operator_client, rows).status_code == 286
+    assert poll(operator_client, []).status_code == 286
 
 
-def test_polled_row_of_another_project_is_404(outsider_client, instance):
-    backup = BackupFactory(instance=instance, running=True)
-    assert outsider_client.get(reverse("backups:backup_row", args=[backup.pk])).status_code == 404
-
-
-def test_csv_export_streams_the_filtered_rows(operator_client, project):
-    orders, users = InstanceFactory(project=project, name="orders"), InstanceFactory(project=project, name="users")
-    BackupFactory(instance=orders, name="wanted-1", requested_at=T0, size_kb=1234)
-    BackupFactory(instance=orders, name="wanted-2", requested_at=T0 + timedelta(minutes=1), automated=True)
-    BackupFactory(instance=users, name="unwanted")
-    BackupFactory(instance=orders, name="=HYPERLINK(evil)", origin=Backup.Origin.CLOUD_MANUAL, requested_by=None)
-    response = operator_client.get(EXPORT, {"instance": orders.pk})
+def test_live_poll_never_answers_another_projects_rows(operator_client, outsider_client, instance, other_project):
+    ours = BackupFactory(instance=instance, running=True)
+    theirs = BackupFactory(instance=InstanceFactory(project=other_project), running=True, name="not-yours")
+    response = poll(operator_client, [f"{ours.pk}.unseen", f"{theirs.pk}.unseen"])
     assert response.status_code == 200
-    assert response.streaming
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"].startswith('attachment; filename="backup-history-')
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert [r["name"] for r in rows] == ["'=HYPERLINK(evil)", "wanted-2", "wanted-1"]
-    assert rows[2]["size_kb"] == "1234"
-    assert rows[2]["requested_at_utc"] == "2026-05-01T12:00:00+00:00"
-    assert rows[1]["origin"] == "cloud_auto"
-    assert rows[1]["requested_by"] == ""
+    assert f'id="backup-{ours.pk}"' in text(response)
+    assert f'id="backup-{theirs.pk}"' not in text(response)
+    assert "not-yours" not in text(response)
+    # Only another project's ids: nothing of the user's is active, so the poll ends, empty.
+    response = poll(outsider_client, [f"{ours.pk}.unseen"])
+    assert response.status_code == 286
+    assert response.content == b""
 
 
-def test_csv_export_reads_from_the_database_in_chunks(operator_client, instance, monkeypatch):
-    make_history(instance, 30)
-    chunk_sizes = []
-    iterator = QuerySet.iterator
-
-    def spy(self, chunk_size=None):
-        chunk_sizes.append(chunk_size)
-        return iterator(self, chunk_size=chunk_size)
-
-    monkeypatch.setattr(QuerySet, "iterator", spy)
-    response = operator_client.get(EXPORT)
-    assert chunk_sizes == []  # nothing is read before the response is consumed
-    assert len(b"".join(response.streaming_content).decode().splitlines()) == 31
-    assert chunk_sizes == [2000]
+@pytest.mark.parametrize(
+    "rows",
+    [["12"], ["x.abc"], ["-3.abc"], ["0.abc"], ["1.abcdefabcdefabcdef"], ["9" * 40 + ".abc"], ["²."], ["1.a"] * 101],
+)
+def test_live_poll_refuses_rows_the_page_did_not_write(operator_client, instance, rows):
+    BackupFactory(instance=instance, running=True)
+    response = poll(operator_client, rows)
+    assert response.status_code == 400
+    assert "live row" in text(response)
 
 
-def test_csv_export_of_another_project_is_empty(outsider_client, instance):
-    BackupFactory(instance=instance)
-    content = b"".join(outsider_client.get(EXPORT).streaming_content).decode()
-    assert len(content.splitlines()) == 1  # the header only
+@hypothesis_settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.text(max_size=30), max_size=5))
+def test_live_poll_answers_any_input_without_an_error(operator_client, instance, rows):
+    assert poll(operator_client, rows).status_code in (204, 286, 200, 400)
 
 
 @pytest.mark.parametrize("rows", [1, 60])

@@ -1,11 +1,13 @@
 """The overview: what runs, what failed and was not made up for, the success rate, stale instances."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from backups.models import Backup
 from tests.factories import BackupFactory, InstanceFactory, UserFactory
 from tests.helpers import HTMX, is_fragment, signed_in, text
 
@@ -41,21 +43,53 @@ def test_overview_shows_running_failures_rate_and_stale_instances(operator_clien
     html = text(response)
     assert "60%" in html
     assert "Another operation is running on the instance" in html  # the failure, explained
-    assert f'hx-get="{RUNNING}" hx-trigger="every 5s"' in html
+    assert f'hx-get="{RUNNING}?seen=' in html
+    assert 'hx-trigger="every 5s"' in html
 
 
-def test_running_panel_polls_until_nothing_runs(operator_client, instance):
+PANEL_POLL = re.compile(r'hx-get="([^"]+)" hx-trigger="every 5s"')
+
+
+def test_running_panel_polls_until_nothing_runs(operator_client, instance, project):
     backup = BackupFactory(instance=instance, running=True, name="going")
-    response = operator_client.get(RUNNING, **HTMX)
+    poll_url = PANEL_POLL.search(text(operator_client.get(OVERVIEW))).group(1)
+    # Unchanged since the page was drawn: nothing to swap.
+    response = operator_client.get(poll_url, **HTMX)
+    assert response.status_code == 204
+    assert response.content == b""
+    BackupFactory(instance=InstanceFactory(project=project), running=True, name="another")
+    response = operator_client.get(poll_url, **HTMX)
     assert response.status_code == 200
     assert is_fragment(response)
     assert "going" in text(response)
-    backup.status = "completed"
+    assert "another" in text(response)
+    poll_url = PANEL_POLL.search(text(response)).group(1)
+    assert operator_client.get(poll_url, **HTMX).status_code == 204
+    backup.progress = 90
     backup.save()
-    response = operator_client.get(RUNNING, **HTMX)
+    assert operator_client.get(poll_url, **HTMX).status_code == 200
+    Backup.objects.update(status="completed")
+    response = operator_client.get(poll_url, **HTMX)
     assert response.status_code == 286
     assert "Nothing is running." in text(response)
     assert "hx-trigger" not in text(response)
+
+
+def test_unchanged_running_panel_makes_four_queries(operator_client, project, django_assert_num_queries):
+    for _ in range(20):
+        BackupFactory(instance=InstanceFactory(project=project), running=True)
+    poll_url = PANEL_POLL.search(text(operator_client.get(OVERVIEW))).group(1)
+    # The session, the user, the user's projects, the running backups.
+    with django_assert_num_queries(4):
+        assert operator_client.get(poll_url, **HTMX).status_code == 204
+
+
+def test_running_panel_ignores_a_garbled_fingerprint(operator_client, instance):
+    BackupFactory(instance=instance, running=True, name="going")
+    for seen in ("", "x" * 5000, "<script>", "\x00"):
+        response = operator_client.get(RUNNING, {"seen": seen}, **HTMX)
+        assert response.status_code == 200
+        assert "going" in text(response)
 
 
 def test_overview_counts_only_the_users_projects(outsider_client, instance):

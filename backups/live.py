@@ -1,0 +1,94 @@
+"""Live refresh: what the live parts of a page show, as a short fingerprint the page sends back.
+
+A page that shows something still running polls once per interval and names what it shows
+(`history.html`: each active row's `<pk>.<fingerprint>` in a hidden input; the overview and
+the backup detail: `?seen=<fingerprint>`). The server answers 204, which htmx does not swap,
+when nothing it would show has changed; otherwise only what changed, and 286 (htmx stops
+polling) once nothing shown is active any more. A fingerprint covers the data a part shows,
+not the clock: "3 min ago" and "2 min 10 s so far" do not make a part count as changed.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from hashlib import blake2b
+from typing import NamedTuple
+
+from backups.models import Backup, BackupEvent
+from backups.selectors.history import PAGE_SIZE
+from webapp import params
+
+LIVE_ROW_PARAM = "live"
+SEEN_PARAM = "seen"
+# A poll naming more rows than a history page holds was not made by the page.
+MAX_LIVE_ROWS = PAGE_SIZE
+_FINGERPRINT_LENGTH = 12
+
+
+def fingerprint(*values) -> str:
+    """A short, stable digest of `values`: the same data, the same fingerprint, in every
+    process (Python's own `hash` of a string changes from one process to the next). Values
+    are read as `str`, so a status is the same whether a choice or the plain text."""
+    text = "\x1f".join(str(value) for value in values)
+    return blake2b(text.encode(), digest_size=_FINGERPRINT_LENGTH // 2).hexdigest()
+
+
+class RowState(NamedTuple):
+    """What changes on a history row while its backup runs; the rest of a row (names,
+    requester) does not. Loaded as plain values, so an unchanged poll builds no model."""
+
+    pk: int
+    status: str
+    progress: int | None
+    overdue: bool
+    started_at: datetime | None
+    finished_at: datetime | None
+    size_kb: int | None
+
+    @classmethod
+    def of(cls, backup: Backup) -> "RowState":
+        return cls(*(getattr(backup, field) for field in cls._fields))
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in Backup.ACTIVE_STATUSES
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(*self)
+
+
+def running_fingerprint(running: Iterable[Backup]) -> str:
+    """What the overview's "running now" panel shows: which backups, and how far each is."""
+    return fingerprint(*(RowState.of(backup).fingerprint for backup in running))
+
+
+def detail_fingerprint(backup: Backup, events: Iterable[BackupEvent]) -> str:
+    """What the live part of a backup's page shows: its facts and its timeline."""
+    return fingerprint(
+        RowState.of(backup).fingerprint,
+        backup.job_id,
+        backup.backup_id,
+        backup.error_code,
+        backup.error_message,
+        backup.deleted_in_cloud_at,
+        backup.instance.gone_at,
+        *(f"{event.pk}:{event.kind}:{event.at}:{event.message}" for event in events),
+    )
+
+
+class BadLiveRows(ValueError):
+    """A poll whose rows the page did not write: answered 400, never looked up."""
+
+
+def shown_rows(values: list[str]) -> dict[int, str]:
+    """The rows a history page shows, `{pk: fingerprint}`, from its `live` values ("<pk>.<fp>")."""
+    if len(values) > MAX_LIVE_ROWS:
+        raise BadLiveRows(f"At most {MAX_LIVE_ROWS} live rows per request.")
+    shown: dict[int, str] = {}
+    for value in values:
+        raw_pk, dot, seen = value.partition(".")
+        pk = params.integer(raw_pk)
+        if not dot or pk is None or pk <= 0 or len(seen) > _FINGERPRINT_LENGTH:
+            raise BadLiveRows("Each live row is a backup id and its fingerprint: <id>.<fingerprint>.")
+        shown[pk] = seen
+    return shown
