@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from django.urls import reverse
 from ninja import Field, Schema
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from backups.explanations import explain
 from backups.models import Backup, Instance
@@ -41,7 +41,13 @@ Day = Annotated[date, BeforeValidator(_iso_day)]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
-class ProjectOut(Schema):
+class Out(BaseModel):
+    """An answer. Plain pydantic: the endpoints build answers as dicts, which pydantic checks
+    natively, where ninja's Schema wraps every nested dict in its attribute getter first (a
+    page of 50 instances: 5 ms instead of 0.4 ms)."""
+
+
+class ProjectOut(Out):
     id: int
     name: str
     region: str
@@ -49,11 +55,11 @@ class ProjectOut(Schema):
     role: Role = Field(description="What this token may do there: the lower of its role and its owner's.")
 
 
-class ProjectList(Schema):
+class ProjectList(Out):
     items: list[ProjectOut]
 
 
-class Ref(Schema):
+class Ref(Out):
     id: int
     name: str
 
@@ -62,20 +68,20 @@ class InstanceRef(Ref):
     cloud_id: str
 
 
-class ProtectionOut(Schema):
+class ProtectionOut(Out):
     status: ProtectionStatus
     reason: str
     next_step: str
     changed_at: datetime | None
 
 
-class PolicyOut(Schema):
+class PolicyOut(Out):
     keep_days: int = Field(description="0: automated backups are off.")
     start_time: str = Field(description="The daily window in UTC, hh:mm-HH:MM.")
     period: str = Field(description="Days of the week, 1 = Monday.")
 
 
-class InstanceOut(Schema):
+class InstanceOut(Out):
     id: int
     project: Ref
     name: str
@@ -124,17 +130,17 @@ class InstanceOut(Schema):
         }
 
 
-class InstanceList(Schema):
+class InstanceList(Out):
     items: list[InstanceOut]
     next_cursor: str | None
 
 
-class ExplanationOut(Schema):
+class ExplanationOut(Out):
     summary: str
     next_step: str
 
 
-class BackupOut(Schema):
+class BackupOut(Out):
     id: int
     url: str = Field(description="The backup's page in the console (a path).")
     name: str
@@ -188,7 +194,7 @@ class BackupOut(Schema):
         }
 
 
-class EventOut(Schema):
+class EventOut(Out):
     at: datetime
     kind: str
     message: str
@@ -198,7 +204,7 @@ class BackupDetail(BackupOut):
     events: list[EventOut]
 
 
-class BackupList(Schema):
+class BackupList(Out):
     items: list[BackupOut]
     next_cursor: str | None
 

@@ -134,6 +134,15 @@ class Backup(models.Model):
             models.Index(fields=["instance", "-requested_at", "-id"], name="backup_history_instance"),
             models.Index(fields=["status", "-requested_at", "-id"], name="backup_history_status"),
             models.Index(fields=["requested_by", "-requested_at", "-id"], name="backup_history_requester"),
+            # The overview's last days (counts by status; instances with a recent success),
+            # read from the index alone (migration 0006).
+            models.Index(fields=["requested_at", "status", "instance"], name="backup_recent_outcomes"),
+            # An instance's good backups by end time: its last good one, those expiring soon.
+            models.Index(
+                fields=["instance", "-finished_at", "-id"],
+                condition=Q(status="completed", deleted_in_cloud_at__isnull=True, finished_at__isnull=False),
+                name="backup_good_by_finish",
+            ),
             # The poller's and the outbox sweep's work lists.
             models.Index(fields=["status", "next_poll_at"], name="backup_poll_queue"),
             models.Index(fields=["status", "next_attempt_at"], name="backup_submit_queue"),

@@ -1,14 +1,15 @@
-"""Server-side time and SQL queries of the console's pages on a million backups.
+"""Server-side time and SQL queries of the console's pages and API lists on a million backups.
 
 Each page is requested in-process through Django's full stack (middleware, view, template)
 with the test client: warm-up first, then many timed requests; p50 and p95 of the server
 time, and the number of SQL queries of one request. The Django admin's change list over the
-same table, with the same page size, is measured alongside for comparison.
+same table, with the same page size, is measured in the same run: the history must take at
+most a quarter of its time.
 """
 
 import statistics
 import time
-import tracemalloc
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import admin as django_admin
@@ -17,7 +18,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from access.models import CloudProject
 from backups.models import Backup
 from backups.selectors.history import Cursor
 
@@ -25,8 +28,10 @@ from . import world
 
 WARMUP = 5
 REQUESTS = 60
+ADMIN_REQUESTS = 20
 PAGE_TARGET_MS = 50
 QUERY_TARGET = 8
+ADMIN_RATIO_LIMIT = 0.25
 HISTORY_PAGE_SIZE = 50
 
 
@@ -36,16 +41,25 @@ def run(report) -> None:
     client.force_login(ids["user"])
     history = reverse("backups:history")
     deep_cursor = _cursor_deep_in_the_past(client, history)
+    a_year_ago = (timezone.now() - timedelta(days=365)).date()
+    searches = _search_terms(a_year_ago)
+    project = CloudProject.objects.order_by("name")[1]
     pages = [
         ("overview", reverse("backups:overview")),
         ("instances", reverse("backups:instances")),
+        ("instance detail (protection)", reverse("backups:instance_detail", args=[ids["instance"].pk])),
         ("history, first page", history),
         ("history, page deep in the past", f"{history}?{deep_cursor}"),
+        ("history, by project", f"{history}?{urlencode({'project': project.pk})}"),
         ("history, by instance", f"{history}?{urlencode({'instance': ids['instance'].pk})}"),
         ("history, by status (failed)", f"{history}?status=failed"),
         ("history, by person", f"{history}?{urlencode({'person': _busy_requester().pk})}"),
-        ("history, name search", f"{history}?q=backup-99999"),
-        ("history live-refresh row (htmx)", reverse("backups:backup_row", args=[ids["running_backup"].pk])),
+        ("history, automated only", f"{history}?person=auto"),
+        (
+            "history, one month a year ago (since + until)",
+            f"{history}?{urlencode({'since': a_year_ago, 'until': a_year_ago + timedelta(days=30)})}",
+        ),
+        *((f"history, name search: {why} `{term}`", f"{history}?{urlencode({'q': term})}") for why, term in searches),
         ("backup detail", reverse("backups:backup_detail", args=[ids["old_backup"].pk])),
     ]
     api = {"HTTP_AUTHORIZATION": f"Bearer {_api_token(ids['user'])}"}
@@ -54,50 +68,60 @@ def run(report) -> None:
         ("API: backups, first page", "/api/v1/backups"),
         ("API: backups, page deep in the past", f"/api/v1/backups?{urlencode({'cursor': deep_api_cursor})}"),
         ("API: backups, by status (failed)", "/api/v1/backups?status=failed"),
+        ("API: backups, name search `pre-deploy`", "/api/v1/backups?q=pre-deploy"),
         ("API: instances, first page", "/api/v1/instances"),
+        ("API: projects", "/api/v1/projects"),
         ("API: one backup with its timeline", f"/api/v1/backups/{ids['old_backup'].pk}"),
     ]
+    # A pipeline sends its token and no session cookie.
+    api_client = Client()
     rows = []
     results = {}
     for label, url in pages:
-        headers = {"HTTP_HX_REQUEST": "true"} if "htmx" in label else api if label.startswith("API") else {}
-        p50, p95, queries = _measure(client, url, **headers)
+        is_api = label.startswith("API")
+        p50, p95, queries = _measure(api_client if is_api else client, url, **(api if is_api else {}))
         results[label] = (p50, p95, queries)
         ok = p95 <= PAGE_TARGET_MS and queries <= QUERY_TARGET
         rows.append([label, f"{p50:.1f}", f"{p95:.1f}", str(queries), "yes" if ok else "**no**"])
 
     admin = _admin_client()
     admin_url = reverse("admin:backups_backup_changelist")
-    admin_p50, admin_p95, admin_queries = _measure(admin, admin_url, requests=20)
+    admin_first = _measure(admin, admin_url, requests=ADMIN_REQUESTS)
     deep_admin = f"{admin_url}?p={Backup.objects.count() // HISTORY_PAGE_SIZE - 1}"
-    deep_p50, deep_p95, deep_queries = _measure(admin, deep_admin, requests=20)
-    rows.append(
-        ["Django admin change list, first page", f"{admin_p50:.1f}", f"{admin_p95:.1f}", str(admin_queries), ""]
-    )
-    rows.append(["Django admin change list, deep page", f"{deep_p50:.1f}", f"{deep_p95:.1f}", str(deep_queries), ""])
-    report.metric("admin_first_p95", admin_p95)
+    admin_deep = _measure(admin, deep_admin, requests=ADMIN_REQUESTS)
+    for label, (p50, p95, queries) in (("first page", admin_first), ("deep page", admin_deep)):
+        rows.append([f"Django admin change list, {label} (peer)", f"{p50:.1f}", f"{p95:.1f}", str(queries), ""])
 
     report.section("Pages: server time and SQL queries at a million backups")
     report.line(
-        f"{REQUESTS} requests per page after {WARMUP} warm-up requests, in-process through the whole Django stack "
-        f"(PostgreSQL on the same machine). Targets: p95 <= {PAGE_TARGET_MS} ms and <= {QUERY_TARGET} queries."
+        f"{REQUESTS} requests per page after {WARMUP} warm-up requests ({ADMIN_REQUESTS} for the admin), in-process "
+        f"through the whole Django stack with production settings (PostgreSQL on the same machine). "
+        f"Targets: p95 <= {PAGE_TARGET_MS} ms and <= {QUERY_TARGET} queries. Name searches use terms of the "
+        f"seeded names: a rare one, a common one, a date as in the cloud's automated names, an instance name, "
+        f"and a typo that matches nothing."
     )
     report.line()
     report.table(["page", "p50 ms", "p95 ms", "SQL queries", "meets target"], rows)
-    first = results["history, first page"][1]
-    deep = results["history, page deep in the past"][1]
-    report.line(
-        f"History vs the admin change list (same table, {HISTORY_PAGE_SIZE} rows a page in both): "
-        f"first page {first / admin_p95:.2f}x, deep page {deep / deep_p95:.2f}x of the admin's p95 time."
+    first_ratio = results["history, first page"][1] / admin_first[1]
+    deep_ratio = results["history, page deep in the past"][1] / admin_deep[1]
+    report.table(
+        ["history vs the admin change list (p95, same rows, 50 a page)", "limit", "ratio", "meets limit"],
+        [
+            [label, f"<= {ADMIN_RATIO_LIMIT}x", f"{ratio:.2f}x", "yes" if ratio <= ADMIN_RATIO_LIMIT else "**no**"]
+            for label, ratio in (("first page", first_ratio), ("page deep in the past", deep_ratio))
+        ],
     )
-    report.line()
-    _export(report, client, history)
+    report.metric("pages_worst_p95_ms", max(p95 for _, p95, _ in results.values()))
+    report.metric("pages_most_queries", max(queries for _, _, queries in results.values()))
+    report.metric("history_admin_ratio_first_page", first_ratio)
+    report.metric("history_admin_ratio_deep_page", deep_ratio)
+    report.metric("admin_first_p95", admin_first[1])
 
 
 def _measure(client: Client, url: str, *, requests: int = REQUESTS, **headers) -> tuple[float, float, int]:
     for _ in range(WARMUP):
         response = client.get(url, **headers)
-        if response.status_code not in (200, 286):
+        if response.status_code != 200:
             raise RuntimeError(f"{url} answered {response.status_code}")
     timings = []
     for _ in range(requests):
@@ -108,6 +132,17 @@ def _measure(client: Client, url: str, *, requests: int = REQUESTS, **headers) -
         client.get(url, **headers)
     timings.sort()
     return statistics.median(timings), timings[int(len(timings) * 0.95) - 1], len(queries)
+
+
+def _search_terms(day) -> list[tuple[str, str]]:
+    """(why, term): what people search the history for, each present in the seeded names."""
+    return [
+        ("rare", "fix-customer-4211"),
+        ("common", "pre-deploy"),
+        ("a date", f"{day:%Y%m%d}"),
+        ("an instance", "orders-prod"),
+        ("a typo, no match", "pre-deplyo"),
+    ]
 
 
 def _cursor_deep_in_the_past(client: Client, history: str) -> str:
@@ -121,7 +156,7 @@ def _cursor_deep_in_the_past(client: Client, history: str) -> str:
 
 
 def _api_token(user) -> str:
-    """An operator token of the bench user for all their projects, with no rate limit: the
+    """A viewer token of the bench user for all their projects, with no rate limit: the
     benchmark sends hundreds of requests a minute, a pipeline does not."""
     from access.selectors.projects import visible_project_list
     from api import auth
@@ -149,23 +184,3 @@ def _admin_client() -> Client:
     client = Client()
     client.force_login(admin)
     return client
-
-
-def _export(report, client: Client, history: str) -> None:
-    """The CSV export: time, and peak Python memory while streaming, at two sizes."""
-    rows = []
-    for wanted in (1_000, 10_000, 100_000):
-        since = Backup.objects.order_by("-requested_at", "-id")[wanted].requested_at.date()
-        tracemalloc.start()
-        started = time.perf_counter()
-        response = client.get(reverse("backups:history_export"), {"since": since.isoformat()})
-        lines = sum(chunk.count(b"\n") for chunk in response.streaming_content) - 1
-        elapsed = time.perf_counter() - started
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        rows.append([f"{lines:,}", f"{elapsed:.2f} s", f"{peak / 1024 / 1024:.1f} MiB"])
-        report.metric(f"export_{wanted}_peak_mib", peak / 1024 / 1024)
-    report.section("CSV export (streamed)")
-    report.line("Rows since a date; the date is chosen so the export holds about 1,000, 10,000 and 100,000 rows.")
-    report.line()
-    report.table(["rows", "time", "peak Python memory while streaming"], rows)

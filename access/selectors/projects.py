@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from access.models import CloudProject, Membership
-from access.permissions import Action, projects_for, role_in
+from access.permissions import Action, narrow_to, projects_for, remember_roles, role_in
 
 
 def visible_projects(user) -> QuerySet[CloudProject]:
@@ -14,11 +14,38 @@ def visible_projects(user) -> QuerySet[CloudProject]:
 
 def visible_project_list(user) -> list[CloudProject]:
     """`visible_projects`, loaded once per user object (so once per request, like the roles
-    in `permissions`): the page, its filters and the header's role summary all need them."""
+    in `permissions`): the page, its filters and the header's role summary all need them.
+    Loaded first, they bring the user's roles along in the same query."""
     projects = getattr(user, "_visible_project_list", None)
     if projects is None:
-        projects = user._visible_project_list = list(visible_projects(user))
+        projects = user._visible_project_list = _load_visible_projects(user)
     return projects
+
+
+def _load_visible_projects(user) -> list[CloudProject]:
+    if not user.is_authenticated or not user.is_active or hasattr(user, "_project_roles"):
+        return list(visible_projects(user))
+    # Every role may view, so the projects a person sees are those they are a member of
+    # (a site administrator too: `projects_for`), each with their role there.
+    with_roles = list(
+        CloudProject.objects.filter(memberships__user=user)
+        .annotate(member_role=F("memberships__role"))
+        .order_by("name")
+    )
+    remember_roles(user, {project.pk: project.member_role for project in with_roles})
+    projects: list[CloudProject] = list(with_roles)
+    return projects
+
+
+def act_for_token(user, memberships: list[Membership], role: str) -> None:
+    """Narrow `user` to an API token's scope (`permissions.narrow_to`): `memberships` are the
+    owner's in the token's projects, with their projects loaded, so the request needs no
+    further query for its roles or its visible projects."""
+    remember_roles(user, {m.project_id: m.role for m in memberships})
+    narrow_to(user, [m.project_id for m in memberships], role)
+    user._visible_project_list = sorted(
+        (m.project for m in memberships if role_in(user, m.project_id)), key=lambda project: project.name
+    )
 
 
 def role_label(user, project: CloudProject | int) -> str:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from access.models import CloudProject
 from access.permissions import Action, user_can
-from access.selectors.projects import role_label, visible_project_list, visible_projects
+from access.selectors.projects import role_label, visible_project_list
 from backups import protection, rules
 from backups.models import Backup, Instance
 from backups.validators import NAME_MAX_LENGTH
@@ -168,9 +168,10 @@ def instances_page(
 
 def instance_for(user, pk: int) -> Instance:
     """An instance of one of the user's projects; 404 for anyone else."""
-    return get_object_or_404(
-        Instance.objects.select_related("project").filter(project__in=visible_projects(user)), pk=pk
-    )
+    projects = {project.pk: project for project in visible_project_list(user)}
+    instance = get_object_or_404(Instance.objects.filter(project__in=list(projects)), pk=pk)
+    instance.project = projects[instance.project_id]  # loaded with the user's roles: no join, no query
+    return instance
 
 
 @dataclass
