@@ -12,7 +12,7 @@ from . import policies
 from .geminidb import instance_view
 from .messages import Request, Response
 from .timefmt import api_time
-from .world import INSTANCE_STATUSES, Backup, Instance, World
+from .world import INSTANCE_STATUSES, Backup, IamUser, Instance, World
 
 # The endpoint kinds counted in GET /_sim/state, always listed even when never called.
 CALL_KINDS = (
@@ -78,7 +78,8 @@ def state(world: World, request: Request) -> Response:
     return Response(
         200,
         {
-            "projects": [{"id": p.id, "name": p.name} for p in world.account.projects],
+            "projects": [{"id": p.id, "name": p.name} for p in world.projects.values()],
+            "users": [_user_state(user) for user in world.users.values()],
             "instances": [
                 {
                     "id": i.id,
@@ -106,10 +107,26 @@ def state(world: World, request: Request) -> Response:
             "counters": {
                 "by_kind": {kind: world.calls_by_kind[kind] for kind in CALL_KINDS},
                 "by_status": dict(world.calls_by_status),
+                "by_project": {
+                    project_id: {
+                        "by_kind": dict(world.project_calls_by_kind[project_id]),
+                        "by_status": dict(world.project_calls_by_status[project_id]),
+                    }
+                    for project_id in world.project_calls_by_kind
+                },
             },
             "config": world.config.as_dict(),
         },
     )
+
+
+def _user_state(user: IamUser) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "name": user.name,
+        "project_ids": sorted(user.project_ids),
+        "rate_limit_per_minute": user.rate_limit_per_minute,
+    }
 
 
 def get_config(world: World, request: Request) -> Response:
@@ -159,6 +176,40 @@ def reset(world: World, request: Request) -> Response:
     """POST /_sim/reset: back to the world and settings given at start, counters at zero."""
     world.reset()
     return state(world, request)
+
+
+def add_project(world: World, request: Request) -> Response:
+    """POST /_sim/projects: add a project to the account's domain ``{name, id?}``. Only the
+    users given a role in it (POST /_sim/users) may scope tokens to it."""
+    body = _body(request, {"name", "id"})
+    name, project_id = body.get("name"), body.get("id")
+    if not isinstance(name, str) or not name or not isinstance(project_id, str | None):
+        raise AdminError(400, "name: a non-empty string is required; id: a string if given")
+    try:
+        project = world.add_project(name=name, id=project_id)
+    except ValueError as error:
+        raise AdminError(400, str(error)) from None
+    return Response(201, {"id": project.id, "name": project.name})
+
+
+def add_user(world: World, request: Request) -> Response:
+    """POST /_sim/users: add an IAM user to the account's domain, with a role in each project
+    named, ``{name, password, project_ids, rate_limit_per_minute?}``. The gateway counts its
+    calls apart from every other user's, against its own limit if it has one."""
+    body = _body(request, {"name", "password", "project_ids", "rate_limit_per_minute"})
+    name, password, project_ids = body.get("name"), body.get("password"), body.get("project_ids")
+    if not (isinstance(name, str) and name and isinstance(password, str) and password):
+        raise AdminError(400, "name and password: non-empty strings are required")
+    if not isinstance(project_ids, list) or not all(isinstance(p, str) for p in project_ids):
+        raise AdminError(400, "project_ids: a list of project ids is required")
+    limit = body.get("rate_limit_per_minute")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise AdminError(400, "rate_limit_per_minute: an integer >= 0 (0: no limit) or null")
+    try:
+        user = world.add_user(name=name, password=password, project_ids=project_ids, rate_limit_per_minute=limit)
+    except ValueError as error:
+        raise AdminError(400, str(error)) from None
+    return Response(201, _user_state(user))
 
 
 def add_instance(world: World, request: Request) -> Response:

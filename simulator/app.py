@@ -54,6 +54,8 @@ ADMIN_ROUTES = (
     Route("POST", re.compile(r"/_sim/clock"), admin.advance_clock),
     Route("POST", re.compile(r"/_sim/config"), admin.set_config),
     Route("POST", re.compile(r"/_sim/reset"), admin.reset),
+    Route("POST", re.compile(r"/_sim/projects"), admin.add_project),
+    Route("POST", re.compile(r"/_sim/users"), admin.add_user),
     Route("POST", re.compile(r"/_sim/instances"), admin.add_instance),
     Route("PATCH", re.compile(r"/_sim/instances/(?P<instance_id>[^/]+)"), admin.patch_instance),
     Route("DELETE", re.compile(r"/_sim/instances/(?P<instance_id>[^/]+)"), admin.delete_instance),
@@ -89,9 +91,15 @@ def handle(world: World, request: Request) -> Response:
             return _admin(world, request, route, params)
         response = _api(world, request, route, params)
         kind = route.kind_for(request) if route else None
+        status = "dropped" if response.drop else str(response.status)
         if kind:
             world.calls_by_kind[kind] += 1
-        world.calls_by_status["dropped" if response.drop else str(response.status)] += 1
+        world.calls_by_status[status] += 1
+        # GeminiDB calls per project; token requests (IAM's) only count in the totals.
+        project_id = params.get("project_id")
+        if kind and project_id in world.projects:
+            world.project_calls_by_kind[project_id][kind] += 1
+            world.project_calls_by_status[project_id][status] += 1
         return response
 
 

@@ -53,13 +53,16 @@ def authenticate(world: World, request: Request, project_id: str) -> Token:
     return token
 
 
-def enforce_rate_limit(world: World) -> None:
-    """Allow ``rate_limit_per_minute`` calls per IAM user in any rolling minute; raise 429 beyond."""
-    limit = world.config.rate_limit_per_minute
+def enforce_rate_limit(world: World, user_id: str) -> None:
+    """Allow each IAM user ``rate_limit_per_minute`` calls (its own limit, if it has one) in any
+    rolling minute, counted apart from every other user's; raise 429 beyond."""
+    user = world.users.get(user_id)
+    own = user.rate_limit_per_minute if user else None
+    limit = world.config.rate_limit_per_minute if own is None else own
     if not limit:
         return
     now = world.now()
-    calls = world.recent_calls[world.account.user_id]
+    calls = world.recent_calls[user_id]
     while calls and calls[0] <= now - RATE_WINDOW_SECONDS:
         calls.popleft()
     if len(calls) >= limit:
@@ -73,8 +76,8 @@ def admit(world: World, request: Request, project_id: str) -> Response | None:
     Raises ApiError for an answer in the cloud's error format, returns a dropping Response
     when the connection is to be cut, and None when the call goes through to the service.
     """
-    authenticate(world, request, project_id)
-    enforce_rate_limit(world)
+    token = authenticate(world, request, project_id)
+    enforce_rate_limit(world, token.user_id)
     config = world.config
     if world.chance(config.throttle_rate):
         raise _throttled("api", API_RATE_LIMIT)

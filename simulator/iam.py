@@ -8,7 +8,7 @@ from typing import Any
 
 from .messages import Request, Response
 from .timefmt import iam_time
-from .world import Project, Token, World
+from .world import IamUser, Project, Token, World
 
 # IAM is Keystone-based and answers its own errors in Keystone's shape, not the DBS one.
 # The page lists the statuses (400, 401, ...) but shows no error body; this is Keystone's.
@@ -46,20 +46,21 @@ def issue_token(world: World, request: Request) -> Response:
     account = world.account
     domain = user["domain"]
     domain_matches = domain.get("name") == account.domain_name or domain.get("id") == account.domain_id
-    user_matches = user.get("name") == account.user_name or user.get("id") == account.user_id
-    if not (domain_matches and user_matches and user.get("password") == account.password):
+    found = _user(world, name=user.get("name"), id=user.get("id"))
+    if not (domain_matches and found and user.get("password") == found.password):
         return _iam_error(401, "The username or password is wrong.")
 
     project: Project | None = None
     wanted = _dig(body, "auth", "scope", "project")
     if wanted is not None:
-        project = account.project(id=_dig(wanted, "id"), name=_dig(wanted, "name"))
+        project = _project(world, found, id=_dig(wanted, "id"), name=_dig(wanted, "name"))
         if project is None:
             return _iam_error(401, "The user has no access to the requested project.")
 
     now = world.now()
     token = Token(
         value=_TOKEN_PREFIX + secrets.token_urlsafe(96),
+        user_id=found.id,
         project_id=project.id if project else None,
         issued_at=now,
         expires_at=now + world.config.token_ttl,
@@ -67,12 +68,25 @@ def issue_token(world: World, request: Request) -> Response:
     world.tokens[token.value] = token
     return Response(
         201,
-        {"token": _token_body(world, request, token, project)},
+        {"token": _token_body(world, request, token, found, project)},
         headers={"X-Subject-Token": token.value},
     )
 
 
-def _token_body(world: World, request: Request, token: Token, project: Project | None) -> dict:
+def _user(world: World, *, name: Any, id: Any) -> IamUser | None:
+    """The domain's user with this name or id."""
+    return next((user for user in world.users.values() if name == user.name or id == user.id), None)
+
+
+def _project(world: World, user: IamUser, *, id: Any, name: Any) -> Project | None:
+    """The project with this id or name, if ``user`` has a role in it."""
+    return next(
+        (p for p in world.projects.values() if p.id in user.project_ids and (id == p.id or name == p.name)),
+        None,
+    )
+
+
+def _token_body(world: World, request: Request, token: Token, user: IamUser, project: Project | None) -> dict:
     account = world.account
     domain = {"id": account.domain_id, "name": account.domain_name}
     body: dict[str, Any] = {
@@ -81,8 +95,8 @@ def _token_body(world: World, request: Request, token: Token, project: Project |
         "issued_at": iam_time(token.issued_at),
         "user": {
             "domain": domain,
-            "id": account.user_id,
-            "name": account.user_name,
+            "id": user.id,
+            "name": user.name,
             # null: the password never expires (Table 10, token.user).
             "password_expires_at": None,
         },

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Config
@@ -77,7 +77,8 @@ class Project:
 
 @dataclass(frozen=True)
 class Account:
-    """The one IAM user the simulator knows, with the projects it may scope tokens to."""
+    """The IAM account (domain) every world starts with: its first user and the projects that
+    user may scope tokens to. More users and projects are added at run time (``World.add_user``)."""
 
     domain_id: str
     domain_name: str
@@ -86,12 +87,19 @@ class Account:
     password: str
     projects: tuple[Project, ...]
 
-    def project(self, *, id: str | None = None, name: str | None = None) -> Project | None:
-        """Find a project by id or by name."""
-        for project in self.projects:
-            if (id is not None and project.id == id) or (name is not None and project.name == name):
-                return project
-        return None
+
+@dataclass(frozen=True)
+class IamUser:
+    """An IAM user of the account's domain and the projects it has a role in.
+
+    The gateway counts calls per user (FIELD-NOTES: "calls/min per user"); ``rate_limit_per_minute``
+    gives this user a limit of its own, None the gateway's setting."""
+
+    id: str
+    name: str
+    password: str = field(repr=False)
+    project_ids: frozenset[str]
+    rate_limit_per_minute: int | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +212,7 @@ class Backup:
 @dataclass
 class Token:
     value: str
+    user_id: str
     project_id: str | None
     issued_at: float
     expires_at: float
@@ -243,7 +252,11 @@ class World:
         # Faults draw from their own generator so injecting them does not change which
         # backups fail or which ids are handed out.
         self.fault_rng = random.Random(self.seed + 1)
-        self.networks = {project.id: self._new_network() for project in self.account.projects}
+        account = self.account
+        self.projects: dict[str, Project] = {project.id: project for project in account.projects}
+        self.networks = {project.id: self._new_network() for project in account.projects}
+        first_user = IamUser(account.user_id, account.user_name, account.password, frozenset(self.projects))
+        self.users: dict[str, IamUser] = {first_user.id: first_user}
         self.instances: dict[str, Instance] = {}
         self.jobs: dict[str, Job] = {}
         self.backups: dict[str, Backup] = {}
@@ -251,6 +264,9 @@ class World:
         self.recent_calls: dict[str, deque[float]] = defaultdict(deque)
         self.calls_by_kind: Counter[str] = Counter()
         self.calls_by_status: Counter[str] = Counter()
+        # The same two counts per project, for the GeminiDB calls (those with a project in the path).
+        self.project_calls_by_kind: dict[str, Counter[str]] = defaultdict(Counter)
+        self.project_calls_by_status: dict[str, Counter[str]] = defaultdict(Counter)
         self.populate(self)
 
     def now(self) -> float:
@@ -265,6 +281,30 @@ class World:
 
     def _new_network(self) -> Network:
         return Network(self.uuid(), (self.uuid(), self.uuid()), self.uuid())
+
+    def add_project(self, *, name: str, id: str | None = None) -> Project:
+        """Create a project in the account's domain (with its own network); raise ValueError if
+        the id or name is taken."""
+        project = Project(id or self.hex_id(), name)
+        if not name or any(p.id == project.id or p.name == name for p in self.projects.values()):
+            raise ValueError(f"a project with id {project.id!r} or name {name!r} exists")
+        self.projects[project.id] = project
+        self.networks[project.id] = self._new_network()
+        return project
+
+    def add_user(
+        self, *, name: str, password: str, project_ids: list[str], rate_limit_per_minute: int | None = None
+    ) -> IamUser:
+        """Create an IAM user in the account's domain with a role in each of ``project_ids``;
+        raise ValueError for a taken name or an unknown project."""
+        if not name or any(user.name == name for user in self.users.values()):
+            raise ValueError(f"user name {name!r} is empty or taken")
+        unknown = [project_id for project_id in project_ids if project_id not in self.projects]
+        if unknown:
+            raise ValueError(f"unknown project_id {unknown[0]!r}")
+        user = IamUser(self.hex_id(), name, password, frozenset(project_ids), rate_limit_per_minute)
+        self.users[user.id] = user
+        return user
 
     def add_instance(
         self,
