@@ -68,6 +68,12 @@ def poll_project(project_id: int) -> None:
         cache.delete(f"poll-lock:{project_id}")
 
 
+@shared_task(name=publish.RECORD_OUTCOMES)
+def record_outcomes(outcomes: list[dict]) -> None:
+    """Part of a poll's outcomes, recorded beside the poll by another worker."""
+    tracking.outcomes_record(outcomes=[tracking.Outcome.from_task(outcome) for outcome in outcomes])
+
+
 @shared_task
 def sync_projects() -> None:
     """Beat: refresh instances and import cloud backups for every project."""

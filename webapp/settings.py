@@ -245,9 +245,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "backups.tasks.dispatch_outbox",
         "schedule": env.float("BACKUP_DISPATCH_SECONDS", default=5.0),
     },
+    # A backup due for a poll waits at most a tick more: the tick is the slack on BACKUP_POLL_FIRST_SECONDS.
     "poll-running-backups": {
         "task": "backups.tasks.poll_running_backups",
-        "schedule": env.float("BACKUP_POLL_TICK_SECONDS", default=3.0),
+        "schedule": env.float("BACKUP_POLL_TICK_SECONDS", default=1.0),
     },
     "sync-projects": {"task": "backups.tasks.sync_projects", "schedule": env.float("SYNC_SECONDS", default=300.0)},
     "watchdog": {"task": "backups.tasks.watchdog", "schedule": 300.0},

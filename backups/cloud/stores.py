@@ -134,6 +134,17 @@ class DjangoCacheCallBudget:
             metrics.cloud_budget_waited(wait)
             waited += wait
 
+    @staticmethod
+    def key_for(iam_endpoint: str, domain: str, user: str) -> str:
+        """The key of an IAM user's budget: the gateway limits calls per user, whatever the project."""
+        return cache_key("budget", iam_endpoint, domain, user)
+
+    def room(self, key: str) -> int:
+        """How many calls ``take`` would allow now without waiting (taking none of them)."""
+        bucket = math.floor(self.clock() / self.bucket_seconds)
+        window = [f"{key}:{bucket - back}" for back in range(self.buckets_in_window)]
+        return max(0, self.limit - sum(self.cache.get_many(window).values()))
+
     def _try_take(self, key: str, bucket: int) -> bool:
         current = f"{key}:{bucket}"
         # Keep each counter as long as it can still count towards a window.

@@ -112,7 +112,7 @@ class CloudSession:
         # Tokens are per user and project; the gateway's rate limit is per user.
         who = (credentials.iam_endpoint, credentials.domain, credentials.user)
         self._token_key = cache_key("token", *who, credentials.project_id)
-        self._budget_key = cache_key("budget", *who)
+        self._budget_key = DjangoCacheCallBudget.key_for(*who)
 
     def __repr__(self) -> str:
         c = self.credentials

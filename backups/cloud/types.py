@@ -85,6 +85,10 @@ class Instance:
     created: datetime | None
     updated: datetime | None
     actions: tuple[str, ...]
+    # The automated backup policy as the list shows it (Table 7, backup_strategy): retention and
+    # window, not the days of the week. None: the answer did not say.
+    backup_keep_days: int | None = None
+    backup_start_time: str = ""
 
     # Instance status values (querying_instances_and_details.rst, Table 5); only a normal
     # instance can be backed up (FIELD-NOTES, console docs).
@@ -94,6 +98,8 @@ class Instance:
     def from_api(cls, data: dict[str, Any]) -> Instance:
         """Build from one element of the ``instances`` array."""
         datastore = data.get("datastore") or {}
+        strategy = data.get("backup_strategy")
+        strategy = strategy if isinstance(strategy, dict) else {}
         return cls(
             id=_str(data.get("id")),
             name=_str(data.get("name")),
@@ -105,6 +111,8 @@ class Instance:
             created=parse_time(data.get("created")),
             updated=parse_time(data.get("updated")),
             actions=tuple(data.get("actions") or ()),
+            backup_keep_days=_int_or_none(strategy.get("keep_days")),
+            backup_start_time=_str(strategy.get("start_time")),
         )
 
     @property

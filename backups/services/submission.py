@@ -10,10 +10,12 @@ killed mid-task or a broker outage never loses a request or creates a backup twi
    lease). Any attempt after the first looks the backup up by name before POSTing, because
    an earlier attempt may have created it without our knowing (the create API has no
    idempotency key; FIELD-NOTES). Retryable errors put the row back to QUEUED with a
-   backoff; permanent ones fail it with the cloud's code and message.
+   backoff; permanent ones fail it with the cloud's code and message; a spent call budget, with
+   nothing sent, puts it back uncounted, and the sweep hands it over once the budget has room.
 3. From RUNNING on, `tracking.py` follows it to its end.
 """
 
+import itertools
 import logging
 import random
 from datetime import timedelta
@@ -21,10 +23,10 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from access.models import AuditEvent
+from access.models import AuditEvent, CloudProject
 from access.services import audit
 from backups import publish, rules
 from backups.cloud import (
@@ -119,15 +121,51 @@ def backup_publish(*, backup_id: int) -> bool:
 
 
 def backups_dispatch_due() -> int:
-    """The outbox sweep: publish queued backups that are due and not recently published,
-    and those whose submitting worker died (lapsed lease)."""
+    """The outbox sweep: publish the queued backups that are due, and those whose submitting
+    worker died (lapsed lease).
+
+    Queued backups go out oldest request first and at most as many per IAM user as its
+    creation budget has room for now, less those handed over and not started yet: the rest
+    wait here, in the database, not in a worker. So a hundred backups waiting for one
+    project's budget cost the workers nothing, and every other project's backups go out as
+    soon as their own budget has room.
+    """
     now = timezone.now()
-    due = Backup.objects.filter(
-        Q(status=Status.QUEUED, next_attempt_at__lte=now)
-        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - publish.REPUBLISH_AFTER))
-        | Q(status=Status.SUBMITTING, claimed_at__lt=now - SUBMIT_LEASE)
-    ).values_list("pk", flat=True)[:500]
-    return sum(backup_publish(backup_id=pk) for pk in due)
+    lapsed = Backup.objects.filter(status=Status.SUBMITTING, claimed_at__lt=now - SUBMIT_LEASE)
+    published = sum(backup_publish(backup_id=pk) for pk in lapsed.values_list("pk", flat=True)[:500])
+    queued = Backup.objects.filter(status=Status.QUEUED)
+    republish_before = now - publish.REPUBLISH_AFTER
+    due = queued.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=republish_before), next_attempt_at__lte=now)
+    projects_by_key = _projects_by_budget_key(due.values_list("instance__project_id", flat=True).distinct())
+    if not projects_by_key:
+        return published
+    handed_over = dict(
+        queued.filter(enqueued_at__gte=republish_before)
+        .values_list("instance__project_id")
+        .annotate(Count("pk"))
+        .order_by()
+    )
+    budget = _submission_budget()
+    queues = []
+    for key, project_ids in projects_by_key.items():
+        room = budget.room(key) - sum(handed_over.get(project_id, 0) for project_id in project_ids)
+        if room > 0:
+            line = due.filter(instance__project_id__in=project_ids).order_by("requested_at", "pk")
+            queues.append(list(line.values_list("pk", flat=True)[:room]))
+    # Take turns between IAM users, so that none waits in the broker behind another's batch.
+    for pk in itertools.chain.from_iterable(itertools.zip_longest(*queues)):
+        if pk is not None:
+            published += backup_publish(backup_id=pk)
+    return published
+
+
+def _projects_by_budget_key(project_ids) -> dict[str, list[int]]:
+    """The projects grouped by call budget: projects connected as one IAM user share one."""
+    rows = CloudProject.objects.filter(pk__in=project_ids).values_list("pk", "iam_endpoint", "iam_domain", "iam_user")
+    grouped: dict[str, list[int]] = {}
+    for pk, endpoint, domain, user in rows:
+        grouped.setdefault(DjangoCacheCallBudget.key_for(endpoint, domain, user), []).append(pk)
+    return grouped
 
 
 def backup_submit(*, backup_id: int) -> None:
@@ -231,10 +269,11 @@ def _backup_adopt(backup: Backup, cloud_backup: CloudBackup, message: str) -> No
 
 
 def _submission_budget() -> DjangoCacheCallBudget:
-    # Creations leave a fifth of each minute's calls to polling, and wait briefly rather
-    # than hold a worker: a burst of requests must not hide the progress of running backups.
+    # Creations leave a fifth of each minute's calls to polling, so that a burst of requests
+    # cannot hide the outcome of running backups. They never wait for room (a worker waiting for
+    # one IAM user's budget holds up every other project): back to the outbox (`_backup_defer`).
     limit = settings.CLOUD_CALLS_PER_MINUTE
-    return DjangoCacheCallBudget(limit, reserve=max(1, limit // 5), max_wait=5)
+    return DjangoCacheCallBudget(limit, reserve=max(1, limit // 5), max_wait=0)
 
 
 def _backup_defer(backup: Backup, seconds: float) -> None:

@@ -13,7 +13,7 @@ nothing, and a sync the beat starts meanwhile skips a project another worker is 
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from access.models import CloudProject
 from backups import publish
+from backups.cloud import Instance as CloudInstance
 from backups.cloud import client_for_project
 from backups.models import Backup, BackupEvent, Instance
 from backups.services.policies import instance_policy_sync
@@ -36,6 +37,12 @@ Status = Backup.Status
 
 # Above the task's hard time limit: a sync still "started" after this has died with its worker.
 SYNC_LEASE = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+# The instance list shows each policy's retention and window, so a sync reads a policy only
+# when those changed, or when it is this old (for the days of the week, which only the policy
+# shows), and then the oldest few per sync: a hundred instances must not cost a hundred calls
+# of the IAM user's minute at every sync.
+POLICY_REFRESH = timedelta(hours=1)
+POLICY_READS_PER_SYNC = 10
 
 
 @dataclass
@@ -111,6 +118,7 @@ def instances_sync(*, project: CloudProject) -> dict[str, int]:
     seen = set()
     created = 0
     policies_changed = 0
+    stale: list[tuple[datetime, Instance]] = []
     for item in cloud_instances:
         seen.add(item.id)
         instance, was_created = Instance.objects.update_or_create(
@@ -127,10 +135,27 @@ def instances_sync(*, project: CloudProject) -> dict[str, int]:
         )
         created += was_created
         instance.project = project  # already loaded: no query per instance
+        if _policy_read_due(instance, item):
+            policies_changed += instance_policy_sync(instance=instance, client=client)
+        elif instance.policy_synced_at is not None and instance.policy_synced_at < now - POLICY_REFRESH:
+            stale.append((instance.policy_synced_at, instance))
+    # Only the policy itself tells the days of the week: read the oldest few each sync.
+    stale.sort(key=lambda read: read[0])
+    for _, instance in stale[:POLICY_READS_PER_SYNC]:
         policies_changed += instance_policy_sync(instance=instance, client=client)
     gone = Instance.objects.filter(project=project, gone_at__isnull=True).exclude(cloud_id__in=seen).update(gone_at=now)
     CloudProject.objects.filter(pk=project.pk).update(instances_synced_at=now)
     return {"instances": len(seen), "new": created, "gone": gone, "policies_changed_outside": policies_changed}
+
+
+def _policy_read_due(instance: Instance, listed: CloudInstance) -> bool:
+    """Whether to read the instance's policy now: never read, or the instance list shows another
+    retention or window than the one stored (or does not show them)."""
+    if instance.policy_synced_at is None or listed.backup_keep_days is None:
+        return True
+    if listed.backup_keep_days != instance.policy_keep_days:
+        return True
+    return bool(listed.backup_keep_days) and listed.backup_start_time != instance.policy_start_time
 
 
 def backups_import(*, project: CloudProject) -> dict[str, int]:

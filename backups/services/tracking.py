@@ -1,24 +1,34 @@
-"""Following running backups to their end, from the cloud's jobs and backup lists.
+"""Following running backups to their end, from the cloud's backup list and jobs.
 
-`backups_poll` follows all due RUNNING backups of a project with one jobs-list call (and one
-backup-list call when some have ended or the jobs API does not list them), on an interval
-that grows with the backup's age. A backup the cloud stops reporting becomes UNKNOWN instead
-of "running" forever; one that runs far longer than usual is flagged by the watchdog.
+`backups_poll` follows the running backups of a project, on an interval that grows with each
+backup's age. One backup-list call per poll tells every outcome (and size) at once, however
+many backups run; the jobs API, which only adds progress (and a failure's reason), is read at
+most every PROGRESS_EVERY, so following a hundred backups costs about one call per poll. A
+backup the cloud stops reporting becomes UNKNOWN instead of "running" forever; one that runs
+far longer than usual is flagged by the watchdog.
 """
 
-from datetime import timedelta
+import dataclasses
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from backups.cloud import CloudBackup, DjangoCacheCallBudget, Job, client_for_project
+from backups import publish
+from backups.cloud import CloudBackup, DjangoCacheCallBudget, Job, Throttled, client_for_project
 from backups.lifecycle import backup_event_record, backup_transition
 from backups.models import Backup, BackupEvent
 from backups.selectors.instances import usual_duration
 from notifications.events import EventKind, notify
 from webapp import metrics
 from webapp.logcontext import log_context
+
+log = logging.getLogger(__name__)
 
 Status = Backup.Status
 
@@ -28,6 +38,13 @@ UNKNOWN_AFTER = timedelta(minutes=15)
 JOBS_WINDOW = timedelta(days=30)
 # Below this, a backup is not flagged as overdue whatever its history says.
 OVERDUE_FLOOR = timedelta(minutes=30)
+# How often a project's running backups' progress is read from the jobs API.
+PROGRESS_EVERY = timedelta(seconds=30)
+# A poll records this many outcomes itself and hands more to other workers, this many a task.
+OUTCOMES_PER_TASK = 5
+# The backup list filters on begin time, to the second: the margin covers rounding and clock
+# skew between us and the cloud.
+LIST_MARGIN = timedelta(minutes=5)
 
 
 def poll_interval(age: timedelta) -> timedelta:
@@ -42,90 +59,205 @@ def poll_interval(age: timedelta) -> timedelta:
 
 
 def backups_poll(*, project) -> int:
-    """Update every due running backup of one project from the cloud. Returns how many."""
+    """Update the running backups of one project from the cloud, if any is due. Returns how
+    many were followed."""
     now = timezone.now()
-    due = list(
-        Backup.objects.filter(
-            instance__project=project, status__in=[Status.RUNNING, Status.UNKNOWN], next_poll_at__lte=now
-        ).select_related("instance")
-    )
+    active = list(Backup.objects.filter(instance__project=project, status__in=[Status.RUNNING, Status.UNKNOWN]))
+    due = [b for b in active if b.next_poll_at is not None and b.next_poll_at <= now]
     if not due:
         return 0
+    oldest = min(_began(b) for b in due)
+    # The answer covers every backup begun since the oldest due one: follow those too, for free.
+    followed = [b for b in active if b in due or _began(b) >= oldest]
     # A poll waits briefly for budget, then gives way to the next beat tick.
     budget = DjangoCacheCallBudget(settings.CLOUD_CALLS_PER_MINUTE, max_wait=10)
     client = client_for_project(project, call_budget=budget)
-    oldest = min(b.started_at or b.requested_at for b in due) - timedelta(minutes=5)
+    # Both types: imported automated backups are followed here too.
+    listed = client.list_backups(begin_time=oldest - LIST_MARGIN, end_time=now + LIST_MARGIN)
+    cloud_backups = {cb.id: cb for cb in listed}
     jobs: dict[str, Job] = {}
-    if any(b.job_id for b in due):
-        since = max(oldest, now - JOBS_WINDOW + timedelta(minutes=1))
-        jobs = {job.id: job for job in client.list_jobs(name="BackupInstance", start_time=since)}
-    # Jobs tell progress; the backup list tells the outcome, size and times. Some services
-    # do not list backup jobs at all (FIELD-NOTES), so the backup list must suffice alone.
-    cloud_backups: dict[str, CloudBackup] = {}
-    if any(b.job_id not in jobs or not jobs[b.job_id].is_running for b in due):
-        # The window filters on the backup's begin time, to the second; the margin covers
-        # rounding and clock skew between us and the cloud.
-        window_end = now + timedelta(minutes=5)
-        cloud_backups = {
-            # Both types: imported automated backups are followed here too.
-            cb.id: cb
-            for cb in client.list_backups(begin_time=oldest, end_time=window_end)
-        }
-    for backup in due:
-        with log_context(backup_id=backup.pk):
-            _backup_follow(backup, jobs.get(backup.job_id), cloud_backups.get(backup.backup_id), now)
-    return len(due)
+    jobs_since = max(oldest - LIST_MARGIN, now - JOBS_WINDOW + timedelta(minutes=1))
+    # The listed state of each backup the jobs API may know (imported automated ones have no job id).
+    listed_states = [cloud_backups.get(b.backup_id) for b in followed if b.job_id]
+    if any(cb and cb.is_failed for cb in listed_states):
+        # Only the jobs API tells why a backup failed.
+        jobs.update((job.id, job) for job in client.list_jobs(status=Job.FAILED, start_time=jobs_since))
+    still_building = any(not (cb and (cb.is_completed or cb.is_failed)) for cb in listed_states)
+    if still_building and cache.add(f"poll-progress:{project.pk}", 1, timeout=PROGRESS_EVERY.total_seconds()):
+        jobs.update((job.id, job) for job in _progress(project, jobs_since))
+    ended: list[tuple[Backup, Outcome]] = []
+    still_running = _StillRunning(now)
+    for backup in followed:
+        job, cloud_backup = jobs.get(backup.job_id), cloud_backups.get(backup.backup_id)
+        outcome = Outcome.of(backup, job, cloud_backup)
+        if outcome:
+            ended.append((backup, outcome))
+        else:
+            with log_context(backup_id=backup.pk):
+                _backup_follow(backup, job, cloud_backup, still_running)
+    record_here = _outcomes_hand_out(ended, still_running)
+    still_running.save()
+    outcomes_record(outcomes=record_here)
+    return len(followed)
 
 
-def _backup_follow(backup: Backup, job: Job | None, cloud_backup: CloudBackup | None, now) -> None:
-    age = now - (backup.started_at or backup.requested_at)
-    seen = job is not None or cloud_backup is not None
-    if cloud_backup and cloud_backup.is_completed:
-        duration = _duration_text(cloud_backup.begin_time, cloud_backup.end_time)
-        if backup_transition(
-            backup.pk,
-            Status.COMPLETED,
-            event=BackupEvent.Kind.COMPLETED,
-            message=f"{_size_text(cloud_backup.size_kb)} in {duration}",
-            progress=100,
-            size_kb=cloud_backup.size_kb,
-            started_at=cloud_backup.begin_time or backup.started_at,
-            finished_at=cloud_backup.end_time or now,
-            last_seen_in_cloud_at=now,
-            next_poll_at=None,
-        ):
-            metrics.completion_lag(cloud_backup.end_time)
-        return
-    if (job and job.is_failed) or (cloud_backup and cloud_backup.is_failed):
-        # Only the cloud's own words are stored as its reason: the page sends people to read it.
-        reason = job.fail_reason if job else ""
-        ended = (job.end_time if job else None) or (cloud_backup.end_time if cloud_backup else None)
-        if backup_transition(
-            backup.pk,
-            Status.FAILED,
-            event=BackupEvent.Kind.FAILED,
-            message=reason or "The cloud reported the backup as failed, without a reason.",
-            error_code="JOB_FAILED",
-            error_message=reason,
-            finished_at=ended or now,
-            last_seen_in_cloud_at=now,
-            next_poll_at=None,
-        ):
-            metrics.completion_lag(ended)
-        return
-    if seen:
+def _outcomes_hand_out(ended: list[tuple[Backup, "Outcome"]], later: "_StillRunning") -> list["Outcome"]:
+    """Hand all but a few outcomes, in chunks, to other workers, and return the few to record
+    here: a hundred backups ending at once show in the console as fast as all the workers
+    can record them.
+
+    A handed-out backup is next polled at its usual interval, as if still running: by then
+    its outcome is recorded (and the poll passes it by), or the chunk was lost on its way
+    (broker down, worker killed) and the poll finds it ended again. Recording an outcome
+    twice changes nothing (`backup_transition`)."""
+    here = [outcome for _, outcome in ended[:OUTCOMES_PER_TASK]]
+    others = ended[OUTCOMES_PER_TASK:]
+    for start in range(0, len(others), OUTCOMES_PER_TASK):
+        chunk = others[start : start + OUTCOMES_PER_TASK]
+        try:
+            publish.publish(publish.RECORD_OUTCOMES, [outcome.to_task() for _, outcome in chunk])
+        except Exception:  # any broker or connection error: record them here instead
+            log.warning("Broker unavailable: recording %s outcomes in this poll", len(chunk), exc_info=True)
+            here += [outcome for _, outcome in chunk]
+        else:
+            for backup, _ in chunk:
+                later.add(backup, seen=True)
+    return here
+
+
+def outcomes_record(*, outcomes: list["Outcome"]) -> None:
+    """Record how each of these backups ended, unless that is recorded already."""
+    for outcome in outcomes:
+        with log_context(backup_id=outcome.backup_id):
+            outcome.record()
+
+
+def _progress(project, since: datetime) -> list[Job]:
+    """The running backup jobs, if the call budget has room to spare: progress is a nicety
+    that must wait neither a worker nor the outcomes and creations behind it."""
+    limit = settings.CLOUD_CALLS_PER_MINUTE
+    spare = DjangoCacheCallBudget(limit, reserve=max(1, limit // 5), max_wait=0)
+    try:
+        return client_for_project(project, call_budget=spare).list_jobs(status=Job.RUNNING, start_time=since)
+    except Throttled as error:
+        if error.status is not None:  # the cloud's 429, not our budget: let the poll report it
+            raise
+        return []
+
+
+def _began(backup: Backup) -> datetime:
+    return backup.started_at or backup.requested_at
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the cloud says a backup ended, from one poll's answers; recorded by that poll or
+    handed to another worker (``to_task``/``from_task``: plain JSON for the broker)."""
+
+    backup_id: int
+    completed: bool
+    size_kb: int | None = None
+    began: datetime | None = None
+    ended: datetime | None = None
+    # The cloud's own words for a failure (only the jobs API has them).
+    reason: str = ""
+
+    @classmethod
+    def of(cls, backup: Backup, job: Job | None, cloud_backup: CloudBackup | None) -> "Outcome | None":
+        """The outcome the answers tell for ``backup``, or None while it has not ended."""
+        if cloud_backup and cloud_backup.is_completed:
+            return cls(
+                backup.pk,
+                completed=True,
+                size_kb=cloud_backup.size_kb,
+                began=cloud_backup.begin_time or backup.started_at,
+                ended=cloud_backup.end_time,
+            )
+        if (job and job.is_failed) or (cloud_backup and cloud_backup.is_failed):
+            ended = (job.end_time if job else None) or (cloud_backup.end_time if cloud_backup else None)
+            return cls(backup.pk, completed=False, ended=ended, reason=job.fail_reason if job else "")
+        return None
+
+    def to_task(self) -> dict:
+        """Plain JSON for the broker: the times in ISO 8601."""
+        began, ended = (time.isoformat() if time else None for time in (self.began, self.ended))
+        return {**dataclasses.asdict(self), "began": began, "ended": ended}
+
+    @classmethod
+    def from_task(cls, data: dict) -> "Outcome":
+        began, ended = (datetime.fromisoformat(text) if text else None for text in (data["began"], data["ended"]))
+        return cls(**{**data, "began": began, "ended": ended})
+
+    def record(self) -> None:
+        now = timezone.now()
+        if self.completed:
+            recorded = backup_transition(
+                self.backup_id,
+                Status.COMPLETED,
+                event=BackupEvent.Kind.COMPLETED,
+                message=f"{_size_text(self.size_kb)} in {_duration_text(self.began, self.ended)}",
+                progress=100,
+                size_kb=self.size_kb,
+                started_at=self.began,
+                finished_at=self.ended or now,
+                last_seen_in_cloud_at=now,
+                next_poll_at=None,
+            )
+        else:
+            # Only the cloud's own words are stored as its reason: the page sends people to read it.
+            recorded = backup_transition(
+                self.backup_id,
+                Status.FAILED,
+                event=BackupEvent.Kind.FAILED,
+                message=self.reason or "The cloud reported the backup as failed, without a reason.",
+                error_code="JOB_FAILED",
+                error_message=self.reason,
+                finished_at=self.ended or now,
+                last_seen_in_cloud_at=now,
+                next_poll_at=None,
+            )
+        if recorded:
+            metrics.completion_lag(self.ended)
+
+
+class _StillRunning:
+    """The backups of one poll that go on running: each gets its next poll time (and, if the
+    cloud showed it, the time it was seen) in one UPDATE per interval, not one per backup."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.seen: dict[timedelta, list[int]] = defaultdict(list)
+        self.unseen: dict[timedelta, list[int]] = defaultdict(list)
+
+    def add(self, backup: Backup, *, seen: bool) -> None:
+        interval = poll_interval(self.now - _began(backup))
+        (self.seen if seen else self.unseen)[interval].append(backup.pk)
+
+    def save(self) -> None:
+        for interval, pks in self.seen.items():
+            Backup.objects.filter(pk__in=pks, status=Status.RUNNING).update(
+                last_seen_in_cloud_at=self.now, next_poll_at=self.now + interval
+            )
+        for interval, pks in self.unseen.items():
+            Backup.objects.filter(pk__in=pks).update(next_poll_at=self.now + interval)
+
+
+def _backup_follow(backup: Backup, job: Job | None, cloud_backup: CloudBackup | None, later: _StillRunning) -> None:
+    """A backup the cloud does not report as ended: note that it was seen (and its progress),
+    or, once it has not been seen for long, that it is lost."""
+    now = later.now
+    if job is not None or cloud_backup is not None:
         if backup.status == Status.UNKNOWN:
             backup_transition(
                 backup.pk, Status.RUNNING, event=BackupEvent.Kind.NOTE, message="The cloud reports it again"
             )
-        progress = job.progress if job and job.progress is not None else backup.progress
-        Backup.objects.filter(pk=backup.pk, status=Status.RUNNING).update(
-            progress=progress, last_seen_in_cloud_at=now, next_poll_at=now + poll_interval(age)
-        )
-        if job and job.progress is not None and job.progress // 25 > (backup.progress or 0) // 25:
-            backup_event_record(backup.pk, BackupEvent.Kind.PROGRESS, f"{job.progress}%")
+        if job and job.progress is not None and job.progress != backup.progress:
+            Backup.objects.filter(pk=backup.pk, status=Status.RUNNING).update(progress=job.progress)
+            if job.progress // 25 > (backup.progress or 0) // 25:
+                backup_event_record(backup.pk, BackupEvent.Kind.PROGRESS, f"{job.progress}%")
+        later.add(backup, seen=True)
         return
-    last_seen = backup.last_seen_in_cloud_at or backup.started_at or backup.requested_at
+    last_seen = backup.last_seen_in_cloud_at or _began(backup)
     if backup.status == Status.RUNNING and now - last_seen > UNKNOWN_AFTER:
         backup_transition(
             backup.pk,
@@ -137,7 +269,7 @@ def _backup_follow(backup: Backup, job: Job | None, cloud_backup: CloudBackup | 
             next_poll_at=now + timedelta(minutes=5),
         )
     else:
-        Backup.objects.filter(pk=backup.pk).update(next_poll_at=now + poll_interval(age))
+        later.add(backup, seen=False)
 
 
 def _size_text(size_kb: int | None) -> str:

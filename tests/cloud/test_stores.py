@@ -83,6 +83,20 @@ def test_budget_gives_up_after_max_wait():
     assert sum(clock.sleeps) <= 15
 
 
+def test_room_tells_what_take_would_allow_without_taking_it():
+    clock = FakeClock()
+    calls = budget(5, clock, reserve=1, max_wait=0)
+    assert calls.room("user") == 4
+    calls.take("user")
+    assert calls.room("user") == 3
+    assert calls.room("user") == 3  # asking takes nothing
+    for _ in range(3):
+        calls.take("user")
+    assert calls.room("user") == 0
+    clock.now += 70  # the window has moved past them
+    assert calls.room("user") == 4
+
+
 def test_budget_is_shared_through_the_cache():
     clock = FakeClock()
     shared = fresh_cache()

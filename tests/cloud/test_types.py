@@ -63,6 +63,7 @@ def test_instances_example_parses():
     assert first.created == datetime(2019, 1, 17, 7, 5, 52, tzinfo=UTC)
     assert first.updated == datetime(2019, 1, 17, 7, 5, 47, tzinfo=UTC)
     assert first.actions == ("CREATE",)
+    assert (first.backup_keep_days, first.backup_start_time) == (7, "16:00-17:00")
     # The page's second example prints "Cluster" as a status; it parses, and is not available.
     assert second.status == "Cluster"
     assert not second.is_available

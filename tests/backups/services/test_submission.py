@@ -5,10 +5,13 @@ path end to end through Celery."""
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
+from access.models import CloudProject
 from backups import publish
+from backups.cloud import DjangoCacheCallBudget
 from backups.models import Backup, BackupEvent, Instance
 from backups.services import submission, sync, tracking
 
@@ -223,7 +226,7 @@ def test_gives_up_after_bounded_attempts(instance, requester, simulator):
 
 def test_a_spent_call_budget_defers_creation_but_leaves_room_for_polling(project, requester, simulator, settings):
     settings.CLOUD_CALLS_PER_MINUTE = 3  # creations may use 2 of them: the token call and one create
-    simulator.configure(job_seconds=600)  # still running at the poll: one jobs-list call
+    simulator.configure(job_seconds=600)  # still running at the poll: one backup-list call
     first, second = (simulator.add_instance(name) for name in ("orders-prod", "orders-dr"))
     sync.instances_sync(project=project)
     # Start the minute afresh: the sync spent calls of its own.
@@ -241,3 +244,41 @@ def test_a_spent_call_budget_defers_creation_but_leaves_room_for_polling(project
     assert simulator.counters()["by_kind"]["create_backup"] == 1
     Backup.objects.filter(pk=running.pk).update(next_poll_at=timezone.now())
     assert tracking.backups_poll(project=project) == 1  # the reserved unit
+    # The progress read takes only spare room, and there was none: it was skipped, not awaited.
+    assert simulator.counters()["by_kind"]["list_jobs"] == 0
+
+
+def test_the_sweep_hands_over_no_more_than_each_iam_users_budget_has_room_for(
+    project, requester, simulator, settings, monkeypatch
+):
+    """Backups waiting for a spent budget wait in the outbox, not in a worker; another IAM
+    user's backups go out at once; and a budget's room goes to its oldest requests."""
+    settings.CLOUD_CALLS_PER_MINUTE = 6  # creations may use 5 a minute
+    other = CloudProject.objects.create(name="eu-de_team2", **simulator.add_project("eu-de_team2", "team2", "pw-2"))
+    for n in range(7):
+        simulator.add_instance(f"busy-{n}")
+    for n in range(2):
+        simulator.add_instance(f"calm-{n}", project_id=other.project_id)
+    sync.instances_sync(project=project)
+    sync.instances_sync(project=other)
+    cache.clear()  # a fresh minute: the syncs spent calls of their own
+    sent = []
+    monkeypatch.setattr("backups.publish.publish", lambda task_name, *args: sent.append(args[0]))
+    busy = [request(i, requester).pk for i in Instance.objects.filter(project=project).order_by("name")]
+    calm = [request(i, requester).pk for i in Instance.objects.filter(project=other).order_by("name")]
+    Backup.objects.update(enqueued_at=None)  # as if each had found its budget spent
+    spend = DjangoCacheCallBudget(settings.CLOUD_CALLS_PER_MINUTE, max_wait=0)
+    for _ in range(settings.CLOUD_CALLS_PER_MINUTE):
+        spend.take(DjangoCacheCallBudget.key_for(project.iam_endpoint, project.iam_domain, project.iam_user))
+    sent.clear()
+
+    assert submission.backups_dispatch_due() == 2
+    assert sorted(sent) == sorted(calm)  # the other IAM user's, at once
+
+    cache.clear()  # the minute has passed for the busy one
+    sent.clear()
+    assert submission.backups_dispatch_due() == 5
+    assert sent == busy[:5]  # as much as its budget has room for, oldest request first
+    sent.clear()
+    assert submission.backups_dispatch_due() == 0  # those five are on their way: no room left
+    assert Backup.objects.filter(pk__in=busy[5:], status=Backup.Status.QUEUED, enqueued_at=None).count() == 2

@@ -78,3 +78,30 @@ def test_a_failed_sync_releases_the_project(project, simulator):
         sync.project_sync(project=project)
     project.refresh_from_db()
     assert project.sync_started_at is None
+
+
+def test_a_sync_reads_a_policy_only_when_the_instance_list_shows_a_change_or_it_is_old(project, simulator):
+    clouds = [simulator.add_instance(f"node-{i:02d}") for i in range(sync.POLICY_READS_PER_SYNC + 2)]
+    sync.instances_sync(project=project)  # the first sync reads every policy
+
+    def policy_reads():
+        return simulator.counters()["by_kind"]["get_backup_policy"]
+
+    before = policy_reads()
+    sync.instances_sync(project=project)
+    assert policy_reads() == before  # nothing changed: no calls
+
+    # The instance list shows the retention (and the window), not the days of the week.
+    simulator.set_policy(clouds[0]["id"], keep_days=3, start_time="16:00-17:00", period="1,2,3,4,5,6,7")
+    sync.instances_sync(project=project)
+    assert policy_reads() == before + 1
+    assert Instance.objects.get(cloud_id=clouds[0]["id"]).policy_keep_days == 3
+
+    # The days of the week only the policy shows: read again once old, the oldest few per sync.
+    old = timezone.now() - sync.POLICY_REFRESH - timedelta(minutes=1)
+    Instance.objects.update(policy_synced_at=old)
+    before = policy_reads()
+    sync.instances_sync(project=project)
+    assert policy_reads() == before + sync.POLICY_READS_PER_SYNC
+    sync.instances_sync(project=project)
+    assert policy_reads() == before + sync.POLICY_READS_PER_SYNC + 2

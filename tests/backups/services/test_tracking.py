@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from backups import publish, tasks
 from backups.models import Backup, BackupEvent, Instance
 from backups.services import submission, sync, tracking
 
@@ -122,3 +123,92 @@ def test_imported_automated_backup_is_followed_to_its_end(instance, simulator):
     backup.refresh_from_db()
     assert backup.status == Backup.Status.COMPLETED
     assert backup.size_kb > 0
+
+
+def test_one_backup_list_call_follows_every_backup_begun_since_the_oldest_due_one(project, requester, simulator):
+    clouds = [simulator.add_instance(f"node-{i}") for i in range(3)]
+    sync.instances_sync(project=project)
+    backups = []
+    for cloud in clouds:
+        backup = request(Instance.objects.get(cloud_id=cloud["id"]), requester)
+        submission.backup_submit(backup_id=backup.pk)
+        backups.append(Backup.objects.get(pk=backup.pk))
+    oldest, *younger = backups
+    now = timezone.now()
+    Backup.objects.filter(pk=oldest.pk).update(next_poll_at=now)  # only the oldest is due
+    Backup.objects.filter(pk__in=[b.pk for b in younger]).update(next_poll_at=now + timedelta(minutes=1))
+    simulator.finish_backup(younger[0].backup_id)
+    before = simulator.counters()["by_kind"]
+
+    assert tracking.backups_poll(project=project) == 3
+
+    after = simulator.counters()["by_kind"]
+    assert after["list_backups"] - before["list_backups"] == 1
+    assert Backup.objects.get(pk=younger[0].pk).status == Backup.Status.COMPLETED  # seen in the same answer
+    for backup in (oldest, younger[1]):
+        backup.refresh_from_db()
+        assert backup.status == Backup.Status.RUNNING
+        assert backup.last_seen_in_cloud_at >= now
+        assert now < backup.next_poll_at <= timezone.now() + tracking.poll_interval(timedelta(0))
+
+
+def test_progress_is_read_at_most_every_progress_interval(instance, requester, simulator):
+    simulator.configure(job_seconds=600)
+    backup = request(instance, requester)
+    submission.backup_submit(backup_id=backup.pk)
+    before = simulator.counters()["by_kind"]
+    for _ in range(3):
+        Backup.objects.filter(pk=backup.pk).update(next_poll_at=timezone.now())
+        tracking.backups_poll(project=instance.project)
+    after = simulator.counters()["by_kind"]
+    assert after["list_backups"] - before["list_backups"] == 3  # the outcome, at every poll
+    assert after["list_jobs"] - before["list_jobs"] == 1  # the progress, once in PROGRESS_EVERY
+    backup.refresh_from_db()
+    assert backup.status == Backup.Status.RUNNING
+    assert backup.progress is not None
+
+
+def test_many_outcomes_at_once_are_shared_out_and_none_is_lost_when_the_broker_is_down(
+    project, requester, simulator, monkeypatch
+):
+    clouds = [simulator.add_instance(f"node-{i}") for i in range(tracking.OUTCOMES_PER_TASK + 2)]
+    sync.instances_sync(project=project)
+    for cloud in clouds:
+        backup = request(Instance.objects.get(cloud_id=cloud["id"]), requester)
+        submission.backup_submit(backup_id=backup.pk)
+        simulator.finish_backup(Backup.objects.get(pk=backup.pk).backup_id)
+    handed_out = []
+    monkeypatch.setattr("backups.publish.publish", lambda task_name, *args: handed_out.append((task_name, *args)))
+    Backup.objects.update(next_poll_at=timezone.now())
+
+    tracking.backups_poll(project=project)
+
+    completed = Backup.objects.filter(status=Backup.Status.COMPLETED)
+    assert completed.count() == tracking.OUTCOMES_PER_TASK  # recorded by the poll itself
+    [(task_name, outcomes)] = handed_out
+    assert task_name == publish.RECORD_OUTCOMES
+    assert len(outcomes) == 2
+    tasks.record_outcomes(outcomes)  # what the worker that receives them runs
+    assert completed.count() == len(clouds)
+    assert all(b.size_kb > 0 and b.finished_at for b in completed)
+
+    # Recording again (a duplicate delivery, or the next poll) changes nothing.
+    tasks.record_outcomes(outcomes)
+    assert BackupEvent.objects.filter(kind=BackupEvent.Kind.COMPLETED).count() == len(clouds)
+
+
+def test_outcomes_a_poll_cannot_hand_out_it_records_itself(project, requester, simulator, monkeypatch):
+    clouds = [simulator.add_instance(f"node-{i}") for i in range(tracking.OUTCOMES_PER_TASK + 2)]
+    sync.instances_sync(project=project)
+    for cloud in clouds:
+        backup = request(Instance.objects.get(cloud_id=cloud["id"]), requester)
+        submission.backup_submit(backup_id=backup.pk)
+        simulator.finish_backup(Backup.objects.get(pk=backup.pk).backup_id)
+
+    def broker_down(task_name, *args):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr("backups.publish.publish", broker_down)
+    Backup.objects.update(next_poll_at=timezone.now())
+    tracking.backups_poll(project=project)
+    assert Backup.objects.filter(status=Backup.Status.COMPLETED).count() == len(clouds)
