@@ -82,7 +82,10 @@ def run(report) -> None:
         p50, p95, queries = _measure(api_client if is_api else client, url, **(api if is_api else {}))
         results[label] = (p50, p95, queries)
         ok = p95 <= PAGE_TARGET_MS and queries <= QUERY_TARGET
-        rows.append([label, f"{p50:.1f}", f"{p95:.1f}", str(queries), "yes" if ok else "**no**"])
+        before = report.previous(f"page_p95_ms: {label}")
+        report.metric(f"page_p95_ms: {label}", p95)
+        was = "" if before is None else f"{before:.1f}"
+        rows.append([label, f"{p50:.1f}", f"{p95:.1f}", was, str(queries), "yes" if ok else "**no**"])
 
     admin = _admin_client()
     admin_url = reverse("admin:backups_backup_changelist")
@@ -90,7 +93,10 @@ def run(report) -> None:
     deep_admin = f"{admin_url}?p={Backup.objects.count() // HISTORY_PAGE_SIZE - 1}"
     admin_deep = _measure(admin, deep_admin, requests=ADMIN_REQUESTS)
     for label, (p50, p95, queries) in (("first page", admin_first), ("deep page", admin_deep)):
-        rows.append([f"Django admin change list, {label} (peer)", f"{p50:.1f}", f"{p95:.1f}", str(queries), ""])
+        before = report.previous(f"page_p95_ms: Django admin change list, {label}")
+        report.metric(f"page_p95_ms: Django admin change list, {label}", p95)
+        was = "" if before is None else f"{before:.1f}"
+        rows.append([f"Django admin change list, {label} (peer)", f"{p50:.1f}", f"{p95:.1f}", was, str(queries), ""])
 
     report.section("Pages: server time and SQL queries at a million backups")
     report.line(
@@ -101,7 +107,11 @@ def run(report) -> None:
         f"and a typo that matches nothing."
     )
     report.line()
-    report.table(["page", "p50 ms", "p95 ms", "SQL queries", "meets target"], rows)
+    report.line(
+        "*previous p95* is the last run's figure (docs/benchmarks.json); empty where the last run had no such page."
+    )
+    report.line()
+    report.table(["page", "p50 ms", "p95 ms", "previous p95 ms", "SQL queries", "meets target"], rows)
     first_ratio = results["history, first page"][1] / admin_first[1]
     deep_ratio = results["history, page deep in the past"][1] / admin_deep[1]
     report.table(
