@@ -72,10 +72,24 @@ class HistoryFilterForm(DateRangeFilterForm):
     since = date_filter("From")
     until = date_filter("To")
 
-    def __init__(self, *args, choices: HistoryChoices, **kwargs):
+    def __init__(self, *args, choices: HistoryChoices, options_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         choice_field(self, "project").choices = with_any("All projects", choices.projects)
         choice_field(self, "instance").choices = with_any("All instances", choices.instances)
+        if options_url:
+            # The page carries only the chosen instance; the rest (a thousand in a big team)
+            # arrive in the select's own request once the page is shown, so the page does not
+            # wait for them. hx-push-url: the form's own requests change the address, not this one.
+            self.fields["instance"].widget.attrs.update(
+                {
+                    "hx-get": options_url,
+                    "hx-trigger": "load",
+                    "hx-target": "this",
+                    "hx-swap": "innerHTML",
+                    "hx-push-url": "false",
+                    "hx-indicator": "this",
+                }
+            )
         choice_field(self, "person").choices = with_any("Anyone", choices.people)
 
     def filters(self) -> HistoryFilters:

@@ -17,6 +17,7 @@ urlpatterns = [
     path("instances/<int:pk>/backup/validate/", backup_create.backup_validate, name="backup_validate"),
     path("history/", history.history, name="history"),
     path("history/live/", history.history_live, name="history_live"),
+    path("history/instances/", history.history_instance_options, name="history_instance_options"),
     path("history/export.csv", history.history_export, name="history_export"),
     path("backups/<int:pk>/", backup_detail.backup_detail, name="backup_detail"),
 ]

@@ -179,24 +179,36 @@ def history_page(
 
 @dataclass
 class HistoryChoices:
-    """The options of the history filters: only what the user may see."""
+    """The options of the history filters: only what the user may see. `instances` holds only
+    the chosen instance: the whole list (a thousand in a big team) is the filter's own request,
+    `instance_choices`, made by the page once it is shown."""
 
     projects: list[tuple[int, str]]
     instances: list[tuple[int, str]]
     people: list[tuple[str, str]]
 
 
-def history_choices(user) -> HistoryChoices:
-    """Two queries besides the user's projects (loaded once per request): their instances,
-    and the people in them."""
+def instance_choices(user, *, only: int | None = None) -> list[tuple[int, str]]:
+    """The instances of the user's projects as (id, "name (project)"), by name; with `only`,
+    just that one (if the user may see it)."""
+    visible = [p.pk for p in visible_project_list(user)]
+    instances = Instance.objects.filter(project__in=visible)
+    if only is not None:
+        instances = instances.filter(pk=only)
+    return [
+        (pk, f"{name} ({project})" + (" — gone" if gone else ""))
+        for pk, name, project, gone in instances.order_by("name", "project__name").values_list(
+            "pk", "name", "project__name", "gone_at"
+        )
+    ]
+
+
+def history_choices(user, *, instance: int | None = None) -> HistoryChoices:
+    """One query besides the user's projects (loaded once per request), the people in them, and
+    one more when an instance is chosen."""
     projects = [(p.pk, p.name) for p in visible_project_list(user)]
     visible = [pk for pk, _ in projects]
-    instances = [
-        (pk, f"{name} ({project})" + (" — gone" if gone else ""))
-        for pk, name, project, gone in Instance.objects.filter(project__in=visible)
-        .order_by("name", "project__name")
-        .values_list("pk", "name", "project__name", "gone_at")
-    ]
+    instances = instance_choices(user, only=instance) if instance else []
     people = [
         (str(pk), f"{first} {last}".strip() or username)
         for pk, username, first, last in get_user_model()

@@ -1,5 +1,6 @@
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.http import HTMX_STOP_POLLING
@@ -11,13 +12,20 @@ from backups.selectors import history as history_selectors
 from backups.selectors.export import history_csv
 from backups.selectors.history import Cursor
 from backups.selectors.live import history_row_states, history_rows_by_pk
+from webapp import params
+from webapp.forms import options_html, with_any
 from webapp.htmx import render_page
 
 CURSOR_PARAMS = ("after", "before")
 
 
 def _filtered(request: HttpRequest):
-    form = HistoryFilterForm(request.GET, choices=history_selectors.history_choices(request.user))
+    chosen = params.integer(request.GET.get("instance"))
+    form = HistoryFilterForm(
+        request.GET,
+        choices=history_selectors.history_choices(request.user, instance=chosen),
+        options_url=reverse("backups:history_instance_options"),
+    )
     filters = form.filters()
     return form, filters, history_selectors.history_for(request.user, filters)
 
@@ -55,6 +63,15 @@ def history_live(request: HttpRequest) -> HttpResponse:
     if not still_active:
         response.status_code = HTMX_STOP_POLLING
     return response
+
+
+@login_required
+@require_GET
+def history_instance_options(request: HttpRequest) -> HttpResponse:
+    """The instance filter's options, which the history page loads once it is shown; `instance`
+    (the select's own value) stays selected."""
+    choices = with_any("All instances", history_selectors.instance_choices(request.user))
+    return HttpResponse(options_html(choices, {request.GET.get("instance", "")}))
 
 
 @login_required

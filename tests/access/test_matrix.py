@@ -65,6 +65,8 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     "backups:backup_validate": {"POST": OPERATORS},
     "backups:history": {"GET": EVERYONE},
     "backups:history_export": {"GET": EVERYONE},
+    # The instance filter's options: each user gets only their projects' (test_history.py).
+    "backups:history_instance_options": {"GET": EVERYONE},
     # The history's live poll, naming project A's running backup: members get its row, and
     # for everyone else it names nothing of theirs, so 286 ends the poll.
     "backups:history_live": {"GET": (LOGIN, 200, 200, 200, 286, 286)},

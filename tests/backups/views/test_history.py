@@ -20,6 +20,7 @@ from tests.helpers import HTMX, is_fragment, text
 pytestmark = pytest.mark.django_db
 
 HISTORY = reverse("backups:history")
+OPTIONS = reverse("backups:history_instance_options")
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
@@ -323,12 +324,31 @@ def select_named(html: str, name: str) -> str:
 
 def test_instance_filter_offers_only_visible_instances_escaped(operator_client, project, other_project):
     mine = InstanceFactory(project=project, name="<b>orders</b>")
+    InstanceFactory(project=project, name="billing")
     InstanceFactory(project=other_project, name="not-yours")
+    # The page carries the chosen instance only, and tells the select where the others are.
     select = select_named(text(operator_client.get(HISTORY, {"instance": mine.pk})), "instance")
     assert f'<option value="{mine.pk}" selected>&lt;b&gt;orders&lt;/b&gt; (eu-de_prod)</option>' in select
     assert '<option value="">All instances</option>' in select
-    assert "not-yours" not in select
+    assert "billing" not in select
+    assert f'hx-get="{OPTIONS}"' in select
+    assert 'hx-trigger="load"' in select
     assert 'id="id_instance"' in select
+    # Its own request lists them all, the select's value still selected.
+    options = text(operator_client.get(OPTIONS, {"instance": mine.pk}, **HTMX))
+    assert options.startswith('<option value="">All instances</option>')
+    assert f'<option value="{mine.pk}" selected>&lt;b&gt;orders&lt;/b&gt; (eu-de_prod)</option>' in options
+    assert ">billing (eu-de_prod)</option>" in options
+    assert "not-yours" not in options
+
+
+def test_another_projects_instance_is_not_a_valid_filter(operator_client, project, other_project):
+    BackupFactory(instance=InstanceFactory(project=other_project, name="not-yours"), name="their-backup")
+    theirs = Backup.objects.get(name="their-backup").instance
+    response = operator_client.get(HISTORY, {"instance": theirs.pk})
+    assert "not-yours" not in text(response)
+    assert response.context["form"].errors["instance"]
+    assert shown(response) == []
 
 
 def test_person_filter_lists_the_projects_people(operator_client, project, operator, admin, outsider):
