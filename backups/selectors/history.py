@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import F, Field, Func, QuerySet, Value
+from django.db.models.functions import Upper
 from django.db.models.lookups import GreaterThan, LessThan
 
 from access.selectors.projects import visible_project_list
@@ -103,7 +104,8 @@ def history_for(user, filters: HistoryFilters = HistoryFilters()) -> QuerySet[Ba
     if filters.until:
         backups = backups.filter(requested_at__lt=datetime.combine(filters.until + timedelta(days=1), time.min, UTC))
     if filters.search:
-        backups = backups.filter(name__icontains=filters.search)
+        # `name_upper` is UPPER(name), stored: see the model.
+        backups = backups.filter(name_upper__contains=Upper(Value(filters.search)))
     return backups.order_by("-requested_at", "-id")
 
 

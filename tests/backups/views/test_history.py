@@ -97,6 +97,16 @@ def test_an_invalid_filter_is_ignored_and_explained(operator_client, instance):
     assert "Select a valid choice." in text(response)
 
 
+def test_name_search_ignores_case_and_takes_wildcards_literally(operator_client, instance):
+    BackupFactory(instance=instance, name="Orders-Prod-20251202")
+    BackupFactory(instance=instance, name="orders_prod_nightly")
+    BackupFactory(instance=instance, name="ordersXprod")
+    assert shown(operator_client.get(HISTORY, {"q": "orders-PROD"})) == ["Orders-Prod-20251202"]
+    # `_` and `%` are what the person typed, not LIKE's wildcards.
+    assert shown(operator_client.get(HISTORY, {"q": "s_p"})) == ["orders_prod_nightly"]
+    assert shown(operator_client.get(HISTORY, {"q": "%"})) == []
+
+
 def test_htmx_filtering_returns_only_the_results(operator_client, instance):
     BackupFactory(instance=instance, name="findable")
     response = operator_client.get(HISTORY, {"q": "find"}, **HTMX)

@@ -1,0 +1,58 @@
+# The history's name search, without UPPER() on every row it reads.
+#
+# `name__icontains` is UPPER("name") LIKE UPPER('%...%'): when the search walks the history
+# newest first (a common term), PostgreSQL computes UPPER() of each name it passes, about half
+# the cost of such a search at a million backups. `name_upper` is that value stored once, at
+# write time, by the database itself (a generated column), and the search is a plain LIKE on it.
+# The trigram index and the finer statistics of migrations 0003 and 0006 move to the column.
+#
+# Adding a stored generated column rewrites the table once, under an exclusive lock: about
+# 15 s at a million backups on the benchmark machine (docs/operations.md, upgrading).
+# The trigram index is then built CONCURRENTLY (hence atomic = False); the old one is dropped.
+
+from django.db import migrations, models
+from django.db.models.functions import Upper
+
+NAME_SEARCH_STATISTICS = 1000
+
+
+def move_name_search(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS backup_name_upper_trgm ON backups_backup USING gin (name_upper gin_trgm_ops)"
+    )
+    schema_editor.execute("DROP INDEX CONCURRENTLY IF EXISTS backup_name_trgm")
+    schema_editor.execute(
+        f"ALTER TABLE backups_backup ALTER COLUMN name_upper SET STATISTICS {NAME_SEARCH_STATISTICS}"
+    )
+    schema_editor.execute("ANALYZE backups_backup")
+
+
+def move_name_search_back(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS backup_name_trgm ON backups_backup USING gin ((UPPER(name::text)) gin_trgm_ops)"
+    )
+    schema_editor.execute(f"ALTER INDEX backup_name_trgm ALTER COLUMN 1 SET STATISTICS {NAME_SEARCH_STATISTICS}")
+    schema_editor.execute("DROP INDEX CONCURRENTLY IF EXISTS backup_name_upper_trgm")
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("backups", "0006_backup_overview_indexes"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="backup",
+            name="name_upper",
+            field=models.GeneratedField(
+                db_persist=True, expression=Upper("name"), output_field=models.CharField(max_length=64)
+            ),
+        ),
+        migrations.RunPython(move_name_search, move_name_search_back, elidable=False),
+    ]
