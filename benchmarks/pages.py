@@ -60,6 +60,8 @@ def run(report) -> None:
             f"{history}?{urlencode({'since': a_year_ago, 'until': a_year_ago + timedelta(days=30)})}",
         ),
         *((f"history, name search: {why} `{term}`", f"{history}?{urlencode({'q': term})}") for why, term in searches),
+        # Requested by the instance filter once a history page is shown (every instance, by name).
+        ("history: the instance filter's options, after the page", reverse("backups:history_instance_options")),
         ("backup detail", reverse("backups:backup_detail", args=[ids["old_backup"].pk])),
     ]
     api = {"HTTP_AUTHORIZATION": f"Bearer {_api_token(ids['user'])}"}
