@@ -57,9 +57,9 @@ class RowState(NamedTuple):
         return fingerprint(*self)
 
 
-def running_fingerprint(running: Iterable[Backup]) -> str:
+def running_fingerprint(running: Iterable[RowState]) -> str:
     """What the overview's "running now" panel shows: which backups, and how far each is."""
-    return fingerprint(*(RowState.of(backup).fingerprint for backup in running))
+    return fingerprint(*(state.fingerprint for state in running))
 
 
 def detail_fingerprint(backup: Backup, events: Iterable[BackupEvent]) -> str:

@@ -7,9 +7,13 @@ from django.db.models import F, QuerySet
 from access.models import CloudProject, Membership
 from access.permissions import Action, narrow_to, projects_for, remember_roles, role_in
 
+# Pages show projects; only the cloud client, which loads its project itself, needs the IAM
+# password. Left out, it is neither read nor decrypted on every request.
+PAGE_DEFERRED = ("iam_password",)
+
 
 def visible_projects(user) -> QuerySet[CloudProject]:
-    return projects_for(user, Action.VIEW).order_by("name")
+    return projects_for(user, Action.VIEW).order_by("name").defer(*PAGE_DEFERRED)
 
 
 def visible_project_list(user) -> list[CloudProject]:
@@ -29,6 +33,7 @@ def _load_visible_projects(user) -> list[CloudProject]:
     # (a site administrator too: `projects_for`), each with their role there.
     with_roles = list(
         CloudProject.objects.filter(memberships__user=user)
+        .defer(*PAGE_DEFERRED)
         .annotate(member_role=F("memberships__role"))
         .order_by("name")
     )

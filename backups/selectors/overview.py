@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from access.models import CloudProject
+from access.permissions import Action, projects_for
 from access.selectors.projects import visible_project_list
 from backups.models import Backup, Instance
 
@@ -36,14 +37,18 @@ class Overview:
 OVERVIEW_LIMIT = 10
 
 
-def running_backups(user, limit: int = 20) -> list[Backup]:
-    return list(
-        Backup.objects.filter(
-            instance__project__in=[p.pk for p in visible_project_list(user)], status__in=Backup.ACTIVE_STATUSES
-        )
-        .select_related("instance", "requested_by")
-        .order_by("-requested_at", "-id")[:limit]
-    )
+RUNNING_LIMIT = 20
+
+
+def running(user):
+    """The active backups of the user's projects, newest first: the "running now" panel."""
+    return Backup.objects.filter(
+        instance__project__in=projects_for(user, Action.VIEW), status__in=Backup.ACTIVE_STATUSES
+    ).order_by("-requested_at", "-id")[:RUNNING_LIMIT]
+
+
+def running_backups(user) -> list[Backup]:
+    return list(running(user).select_related("instance", "requested_by"))
 
 
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)

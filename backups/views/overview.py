@@ -5,6 +5,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 
 from access.decorators import login_required
 from backups import live
+from backups.selectors.live import running_states
 from backups.selectors.overview import overview_for, running_backups
 from backups.selectors.protection import protection_counts
 
@@ -16,7 +17,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     context = {
         "overview": overview,
         "running": overview.running,
-        "running_seen": live.running_fingerprint(overview.running),
+        "running_seen": live.running_fingerprint(map(live.RowState.of, overview.running)),
         "protection": protection_counts(request.user),
     }
     return render(request, "backups/overview.html", context)
@@ -27,10 +28,12 @@ def overview(request: HttpRequest) -> HttpResponse:
 def overview_running(request: HttpRequest) -> HttpResponse:
     """The "running now" panel, polled while something runs (`backups.live`): 204 while it
     would show what the page shows, the panel when that changed, 286 once nothing runs."""
-    running = running_backups(request.user)
-    seen = live.running_fingerprint(running)
-    if running and request.GET.get(live.SEEN_PARAM) == seen:
+    # What the panel shows, as plain values first: an unchanged answer builds no model.
+    states = running_states(request.user)
+    if states and request.GET.get(live.SEEN_PARAM) == live.running_fingerprint(states):
         return HttpResponse(status=204)
+    running = running_backups(request.user)
+    seen = live.running_fingerprint(map(live.RowState.of, running))
     response = render(request, "backups/overview.html#running", {"running": running, "running_seen": seen})
     if not running:
         response.status_code = HTMX_STOP_POLLING
