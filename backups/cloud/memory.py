@@ -8,6 +8,9 @@ not saved must not be left behind for others.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
 from .stores import CachedToken
 
 
@@ -29,3 +32,11 @@ class MemoryTokenStore:
         """Forget ``token`` if it is still the one stored under ``key``."""
         if self._tokens.get(key) == token:
             del self._tokens[key]
+
+    def get_or_issue(self, key: str, issue: Callable[[], CachedToken], *, valid_for: timedelta) -> CachedToken:
+        """The token stored under ``key`` if it lasts more than ``valid_for``, else a new one
+        from ``issue``: a store of one client has nobody to wait for."""
+        token = self._tokens.get(key)
+        if token is None or not token.lasts(valid_for):
+            token = self._tokens[key] = issue()
+        return token

@@ -1,26 +1,36 @@
 """The IAM token cache and the cloud call budget, shared by every web and worker process.
 
-Both live in Django's default cache (a database table locally, Redis in production), so one
-token serves all processes for its lifetime and all processes draw on one budget per IAM user.
+Both live in Django's default cache (files locally, Redis in production), so one token serves
+all processes for its lifetime, one process at a time asks IAM for it (a short lock in the same
+cache), and all processes draw on one budget per IAM user.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import math
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from django.core.cache import BaseCache
+from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache import cache as default_cache
+from django.core.cache.backends.filebased import FileBasedCache
 
 from webapp import metrics
 
 from .errors import Throttled
+
+logger = logging.getLogger("backups.cloud")
+
+# How long the token lock's holder waits on the file cache before it trusts the lock: long
+# enough for a process that found no lock file a moment ago to have written its own.
+FILE_CACHE_SETTLE_SECONDS = 0.05
 
 
 def cache_key(prefix: str, *parts: str) -> str:
@@ -36,6 +46,10 @@ class CachedToken:
     value: str = field(repr=False)
     expires_at: datetime
 
+    def lasts(self, at_least: timedelta) -> bool:
+        """True while the token has more than ``at_least`` of its validity left."""
+        return self.expires_at - datetime.now(UTC) > at_least
+
 
 class TokenStore(Protocol):
     def get(self, key: str) -> CachedToken | None: ...
@@ -44,12 +58,37 @@ class TokenStore(Protocol):
 
     def discard(self, key: str, token: CachedToken) -> None: ...
 
+    def get_or_issue(self, key: str, issue: Callable[[], CachedToken], *, valid_for: timedelta) -> CachedToken: ...
+
 
 class DjangoCacheTokenStore:
-    """Keeps IAM tokens in Django's cache until they expire."""
+    """Keeps IAM tokens in Django's cache until they expire, and lets one process at a time
+    fetch a missing one.
 
-    def __init__(self, cache: BaseCache | None = None):
+    ``get_or_issue`` takes a short lock in the cache before it asks IAM; the other processes
+    that need the same token meanwhile poll the cache every ``poll_seconds`` and use the token
+    the holder stores. A holder that dies leaves its lock behind for ``lock_seconds`` at most,
+    and then the next process takes it. Nobody waits longer than ``wait_seconds`` (three lock
+    lifetimes by default: a lapse and the next fetch): after that a process asks IAM itself,
+    which costs a second token, never a failure.
+    """
+
+    def __init__(
+        self,
+        cache: BaseCache | None = None,
+        *,
+        lock_seconds: int = 5,
+        wait_seconds: float | None = None,
+        poll_seconds: float = 0.05,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.cache = cache or default_cache
+        self.lock_seconds = lock_seconds
+        self.wait_seconds = 3 * lock_seconds if wait_seconds is None else wait_seconds
+        self.poll_seconds = poll_seconds
+        self.sleep = sleep
+        self.clock = clock
 
     def get(self, key: str) -> CachedToken | None:
         """The stored token, or None."""
@@ -70,6 +109,55 @@ class DjangoCacheTokenStore:
         current = self.get(key)
         if current is not None and current.value == token.value:
             self.cache.delete(key)
+
+    def get_or_issue(self, key: str, issue: Callable[[], CachedToken], *, valid_for: timedelta) -> CachedToken:
+        """The stored token if it lasts more than ``valid_for``; else a new one from ``issue``
+        (an IAM request), stored for the others, asked for by one process at a time."""
+        deadline = self.clock() + self.wait_seconds
+        while True:
+            token = self._lasting(key, valid_for)
+            if token is not None:
+                return token
+            with self._lock(key) as held:
+                if held:
+                    # Another process may have stored one between our look and our lock.
+                    return self._lasting(key, valid_for) or self._issued(key, issue)
+            if self.clock() >= deadline:
+                logger.warning("no IAM token from another process within %.0f s; fetching one", self.wait_seconds)
+                return self._issued(key, issue)
+            self.sleep(self.poll_seconds)
+
+    def _lasting(self, key: str, valid_for: timedelta) -> CachedToken | None:
+        token = self.get(key)
+        return token if token is not None and token.lasts(valid_for) else None
+
+    def _issued(self, key: str, issue: Callable[[], CachedToken]) -> CachedToken:
+        token = issue()
+        self.set(key, token)
+        return token
+
+    @contextlib.contextmanager
+    def _lock(self, key: str) -> Iterator[bool]:
+        """Yield True if this process now holds the fetch lock of ``key``, released on exit."""
+        lock_key = f"{key}:lock"  # the key is a digest already: nothing to hide
+        owner = secrets.token_hex(8)
+        held = self.cache.add(lock_key, owner, timeout=self.lock_seconds)
+        if held and self._add_checks_then_writes():
+            # The file cache's add() looks for the key, then writes it: processes racing here
+            # may all "add". Once their writes have landed the last one stands; it holds the lock.
+            self.sleep(FILE_CACHE_SETTLE_SECONDS)
+            held = self.cache.get(lock_key) == owner
+        try:
+            yield held
+        finally:
+            # Not atomic: a holder slower than the lock's lifetime may delete its successor's
+            # lock, which costs at most one more token.
+            if held and self.cache.get(lock_key) == owner:
+                self.cache.delete(lock_key)
+
+    def _add_checks_then_writes(self) -> bool:
+        backend = caches[DEFAULT_CACHE_ALIAS] if self.cache is default_cache else self.cache
+        return isinstance(backend, FileBasedCache)
 
 
 class CallBudget(Protocol):

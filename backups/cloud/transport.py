@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -190,11 +190,9 @@ class CloudSession:
         return delay
 
     def _token(self) -> CachedToken:
-        """A token with more than ``renew_before`` of validity left, from the store or from IAM."""
-        token = self.token_store.get(self._token_key)
-        if token is not None and token.expires_at - datetime.now(UTC) > self.renew_before:
-            return token
-        return self._issue_token()
+        """A token with more than ``renew_before`` of validity left, from the store or from IAM
+        (asked by one process at a time: the others wait for its token, ``stores.py``)."""
+        return self.token_store.get_or_issue(self._token_key, self._issue_token, valid_for=self.renew_before)
 
     @sensitive_variables("body", "c")
     def _issue_token(self) -> CachedToken:
@@ -227,10 +225,8 @@ class CloudSession:
             ) from None
         if not value or expires_at is None:
             raise CloudError("IAM answered without a token or its expiry", status=response.status_code)
-        token = CachedToken(value, expires_at)
-        self.token_store.set(self._token_key, token)
         logger.info("new IAM token for %s/%s, valid until %s", c.domain, c.user, expires_at.isoformat())
-        return token
+        return CachedToken(value, expires_at)
 
     # The IAM password (body) and the token (headers), here and in every requests/urllib3
     # frame below this one: Django's error reports apply the nearest decorated caller's rule.
