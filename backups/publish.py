@@ -10,6 +10,8 @@ from datetime import timedelta
 
 from celery import current_app
 
+from webapp import broker
+
 SUBMIT_BACKUP = "backups.tasks.submit_backup"
 SYNC_PROJECT = "backups.tasks.sync_project"
 RECORD_OUTCOMES = "backups.tasks.record_outcomes"
@@ -30,3 +32,9 @@ PRIORITIES = {SUBMIT_BACKUP: 6}
 def publish(task_name: str, *args) -> None:
     """Send one task message. Raises whatever the broker connection raises."""
     current_app.send_task(task_name, args=args, priority=PRIORITIES.get(task_name))
+
+
+def hand_over(task_name: str, *args, what: str) -> bool:
+    """Publish one task and answer whether the broker took it. A broker outage is logged once
+    (webapp/broker.py), never raised: the caller's row waits in the database for the sweep."""
+    return broker.published(lambda: publish(task_name, *args), what=what)

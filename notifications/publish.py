@@ -5,14 +5,13 @@ Publishing is never the durable step: the `OutgoingEmail` (or `Delivery`) row is
 (`tasks.dispatch_emails`) publishes again what the broker did not get.
 """
 
-import logging
 from datetime import timedelta
 
 from celery import current_app
 from django.db.models import QuerySet
 from django.utils import timezone
 
-log = logging.getLogger(__name__)
+from webapp import broker
 
 SEND_EMAIL = "notifications.tasks.send_email"
 SEND_DELIVERY = "notifications.tasks.send_delivery"
@@ -31,10 +30,7 @@ def publish(task_name: str, *args) -> None:
 def hand_over(task_name: str, pk: int, *, pending: QuerySet, what: str) -> bool:
     """Publish the task for row `pk` and note on `pending` (the row, if still pending) when the
     broker took it. A failure only delays it: the row is the durable copy, and the sweep retries."""
-    try:
-        publish(task_name, pk)
-    except Exception:  # any broker or connection error
-        log.warning("Broker unavailable: %s waits for the next sweep", what, exc_info=True)
+    if not broker.published(lambda: publish(task_name, pk), what=what):  # an outage is logged once
         return False
     pending.update(enqueued_at=timezone.now())
     return True

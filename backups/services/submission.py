@@ -111,11 +111,8 @@ def backup_request(*, instance: Instance, user, name: str, description: str, via
 
 def backup_publish(*, backup_id: int) -> bool:
     """Hand a queued backup to the broker. A failure only delays it: the sweep retries."""
-    try:
-        publish.publish(publish.SUBMIT_BACKUP, backup_id)
-    except Exception:  # any broker or connection error: the row is the durable copy
-        log.warning("Broker unavailable: backup %s stays queued until the next sweep", backup_id, exc_info=True)
-        return False
+    if not publish.hand_over(publish.SUBMIT_BACKUP, backup_id, what=f"backup {backup_id}"):
+        return False  # the row is the durable copy; an outage is logged once (webapp/broker.py)
     Backup.objects.filter(pk=backup_id, status=Status.QUEUED).update(enqueued_at=timezone.now())
     return True
 

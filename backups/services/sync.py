@@ -90,11 +90,8 @@ def projects_sync_request(*, projects: list[CloudProject]) -> SyncRequest:
 
 def project_sync_publish(*, project_id: int) -> bool:
     """Hand a project's sync to the broker. A failure only delays it: the sweep retries."""
-    try:
-        publish.publish(publish.SYNC_PROJECT, project_id)
-    except Exception:  # any broker or connection error: the project row is the durable copy
-        log.warning("Broker unavailable: the sync of project %s waits for the next sweep", project_id)
-        return False
+    if not publish.hand_over(publish.SYNC_PROJECT, project_id, what=f"the sync of project {project_id}"):
+        return False  # the project row is the durable copy
     CloudProject.objects.filter(pk=project_id, sync_requested_at__isnull=False).update(sync_enqueued_at=timezone.now())
     return True
 

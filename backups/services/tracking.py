@@ -9,7 +9,6 @@ far longer than usual is flagged by the watchdog.
 """
 
 import dataclasses
-import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,8 +26,6 @@ from backups.selectors.instances import usual_duration
 from notifications.events import EventKind, notify
 from webapp import metrics
 from webapp.logcontext import log_context
-
-log = logging.getLogger(__name__)
 
 Status = Backup.Status
 
@@ -114,14 +111,12 @@ def _outcomes_hand_out(ended: list[tuple[Backup, "Outcome"]], later: "_StillRunn
     others = ended[OUTCOMES_PER_TASK:]
     for start in range(0, len(others), OUTCOMES_PER_TASK):
         chunk = others[start : start + OUTCOMES_PER_TASK]
-        try:
-            publish.publish(publish.RECORD_OUTCOMES, [outcome.to_task() for _, outcome in chunk])
-        except Exception:  # any broker or connection error: record them here instead
-            log.warning("Broker unavailable: recording %s outcomes in this poll", len(chunk), exc_info=True)
-            here += [outcome for _, outcome in chunk]
-        else:
+        payload = [outcome.to_task() for _, outcome in chunk]
+        if publish.hand_over(publish.RECORD_OUTCOMES, payload, what=f"{len(chunk)} outcomes"):
             for backup, _ in chunk:
                 later.add(backup, seen=True)
+        else:  # the broker is down (logged once): record them here instead
+            here += [outcome for _, outcome in chunk]
     return here
 
 
