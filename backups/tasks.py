@@ -23,11 +23,14 @@ from .services import protection, submission, sync, tracking
 log = logging.getLogger(__name__)
 
 
-@shared_task(
-    name=publish.SUBMIT_BACKUP,
-    time_limit=int(settings.BACKUP_SUBMIT_LEASE_SECONDS * 0.8),
-    soft_time_limit=int(settings.BACKUP_SUBMIT_LEASE_SECONDS * 0.6),
-)
+# A submit's lease is renewed while its worker lives (services/leases.py), so these limits only
+# stop a submit stuck past its calls' own bounds: at most four calls in a row (token, look-up
+# by name, create, look-up again), each waiting CLOUD_TIMEOUT_SECONDS to connect and as long
+# for an answer, and at most CLOUD_RETRY_TOTAL_SECONDS between retries.
+SUBMIT_SOFT_TIME_LIMIT = int(4 * (2 * settings.CLOUD_TIMEOUT_SECONDS + settings.CLOUD_RETRY_TOTAL_SECONDS))
+
+
+@shared_task(name=publish.SUBMIT_BACKUP, soft_time_limit=SUBMIT_SOFT_TIME_LIMIT, time_limit=SUBMIT_SOFT_TIME_LIMIT + 30)
 def submit_backup(backup_id: int) -> None:
     try:
         submission.backup_submit(backup_id=backup_id)

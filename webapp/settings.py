@@ -281,9 +281,11 @@ CELERY_BEAT_SCHEDULE = {
 BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.float("BEAT_HEARTBEAT_MAX_AGE_SECONDS", default=120.0)
 # Backup pipeline pacing (backups/services/): first polls, and the base of the retry backoff.
 BACKUP_POLL_FIRST_SECONDS = env.float("BACKUP_POLL_FIRST_SECONDS", default=5.0)
-# A submitting worker silent for this long is dead; the submit task's hard time limit is
-# kept below it, so two workers never hold the same backup.
-BACKUP_SUBMIT_LEASE_SECONDS = env.int("BACKUP_SUBMIT_LEASE_SECONDS", default=180)
+# A submitting worker renews its lease every third of it while it lives (backups/services/leases.py);
+# one silent for a whole lease is dead, and the next outbox sweep hands its backup to another.
+BACKUP_SUBMIT_LEASE_SECONDS = env.float("BACKUP_SUBMIT_LEASE_SECONDS", default=15.0)
+if BACKUP_SUBMIT_LEASE_SECONDS < 3:
+    raise ImproperlyConfigured("BACKUP_SUBMIT_LEASE_SECONDS must be at least 3 (it is renewed every third of it).")
 BACKUP_RETRY_BASE_SECONDS = env.float("BACKUP_RETRY_BASE_SECONDS", default=10.0)
 
 # The cloud. These are the defaults offered when a project is connected; each

@@ -7,11 +7,12 @@ killed mid-task or a broker outage never loses a request or creates a backup twi
    submit task. If the broker is down the row stays QUEUED; `backups_dispatch_due` (beat)
    publishes it later.
 2. `backup_submit` claims the row with a conditional UPDATE (QUEUED -> SUBMITTING with a
-   lease). Any attempt after the first looks the backup up by name before POSTing, because
-   an earlier attempt may have created it without our knowing (the create API has no
-   idempotency key; FIELD-NOTES). Retryable errors put the row back to QUEUED with a
-   backoff; permanent ones fail it with the cloud's code and message; a spent call budget, with
-   nothing sent, puts it back uncounted, and the sweep hands it over once the budget has room.
+   lease, which a heartbeat renews while the worker lives: `leases.py`). Any attempt after the
+   first looks the backup up by name before POSTing, because an earlier attempt may have
+   created it without our knowing (the create API has no idempotency key; FIELD-NOTES).
+   Retryable errors put the row back to QUEUED with a backoff; permanent ones fail it with the
+   cloud's code and message; a spent call budget, with nothing sent, puts it back uncounted,
+   and the sweep hands it over once the budget has room.
 3. From RUNNING on, `tracking.py` follows it to its end.
 """
 
@@ -39,6 +40,7 @@ from backups.cloud import (
 )
 from backups.lifecycle import backup_transition
 from backups.models import Backup, BackupEvent, Instance
+from backups.services import leases
 from backups.services.tracking import poll_interval
 from webapp import metrics
 from webapp.logcontext import log_context
@@ -47,9 +49,6 @@ log = logging.getLogger(__name__)
 
 Status = Backup.Status
 
-# A worker that claimed a backup this long ago is dead: the submit task's hard time limit
-# (backups/tasks.py) is shorter, so the lease never lapses under a live worker.
-SUBMIT_LEASE = timedelta(seconds=settings.BACKUP_SUBMIT_LEASE_SECONDS)
 MAX_SUBMIT_ATTEMPTS = 6
 # "The backup already exists" (error_codes.rst): the name is taken on the instance.
 BACKUP_EXISTS = "DBS.201201"
@@ -128,7 +127,7 @@ def backups_dispatch_due() -> int:
     soon as their own budget has room.
     """
     now = timezone.now()
-    lapsed = Backup.objects.filter(status=Status.SUBMITTING, claimed_at__lt=now - SUBMIT_LEASE)
+    lapsed = Backup.objects.filter(leases.lapsed(now))
     published = sum(backup_publish(backup_id=pk) for pk in lapsed.values_list("pk", flat=True)[:500])
     queued = Backup.objects.filter(status=Status.QUEUED)
     republish_before = now - publish.REPUBLISH_AFTER
@@ -172,18 +171,15 @@ def backup_submit(*, backup_id: int) -> None:
 
 
 def _backup_submit(backup_id: int) -> None:
-    now = timezone.now()
-    claimed = (
-        Backup.objects.filter(pk=backup_id)
-        .filter(
-            Q(status=Status.QUEUED, next_attempt_at__lte=now)
-            | Q(status=Status.SUBMITTING, claimed_at__lt=now - SUBMIT_LEASE)
-        )
-        .update(status=Status.SUBMITTING, claimed_at=now, submit_attempts=F("submit_attempts") + 1)
-    )
-    if not claimed:
+    claimed_at = leases.submit_claim(backup_id=backup_id)
+    if claimed_at is None:
         log.info("backup %s: nothing to submit (done, or another worker holds it)", backup_id)
         return  # a duplicate delivery, or another worker holds it, or it is done
+    with leases.SubmitHeartbeat(backup_id=backup_id, claimed_at=claimed_at):
+        _backup_send(backup_id)
+
+
+def _backup_send(backup_id: int) -> None:
     backup = Backup.objects.select_related("instance__project").get(pk=backup_id)
     log.info("backup %s: submitting %r (attempt %s)", backup_id, backup.name, backup.submit_attempts)
     instance = backup.instance

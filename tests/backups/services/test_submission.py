@@ -13,7 +13,7 @@ from access.models import CloudProject
 from backups import publish
 from backups.cloud import DjangoCacheCallBudget
 from backups.models import Backup, BackupEvent, Instance
-from backups.services import submission, sync, tracking
+from backups.services import leases, submission, sync, tracking
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -173,9 +173,9 @@ def test_the_outbox_sweep_publishes_what_the_broker_missed_and_lapsed_leases(ins
     assert submission.backups_dispatch_due() == 0  # waiting for its backoff: not yet
 
     dead = Backup.objects.filter(pk=missed.pk)
-    dead.update(status=Backup.Status.SUBMITTING, claimed_at=now - submission.SUBMIT_LEASE + timedelta(seconds=30))
+    dead.update(status=Backup.Status.SUBMITTING, claimed_at=now - leases.submit_lease() + timedelta(seconds=30))
     assert submission.backups_dispatch_due() == 0  # its worker may still be at it
-    dead.update(claimed_at=now - submission.SUBMIT_LEASE - timedelta(seconds=1))
+    dead.update(claimed_at=now - leases.submit_lease() - timedelta(seconds=1))
     assert submission.backups_dispatch_due() == 1  # its worker died: another takes over
     assert sent == [(publish.SUBMIT_BACKUP, missed.pk)]
 
