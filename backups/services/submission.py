@@ -128,7 +128,7 @@ def backups_dispatch_due() -> int:
     """
     now = timezone.now()
     lapsed = Backup.objects.filter(leases.lapsed(now))
-    published = sum(backup_publish(backup_id=pk) for pk in lapsed.values_list("pk", flat=True)[:500])
+    published = _publish_while_the_broker_takes(lapsed.values_list("pk", flat=True)[:500])
     queued = Backup.objects.filter(status=Status.QUEUED)
     republish_before = now - publish.REPUBLISH_AFTER
     due = queued.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=republish_before), next_attempt_at__lte=now)
@@ -149,9 +149,17 @@ def backups_dispatch_due() -> int:
             line = due.filter(instance__project_id__in=project_ids).order_by("requested_at", "pk")
             queues.append(list(line.values_list("pk", flat=True)[:room]))
     # Take turns between IAM users, so that none waits in the broker behind another's batch.
-    for pk in itertools.chain.from_iterable(itertools.zip_longest(*queues)):
-        if pk is not None:
-            published += backup_publish(backup_id=pk)
+    turns = (pk for pk in itertools.chain.from_iterable(itertools.zip_longest(*queues)) if pk is not None)
+    return published + _publish_while_the_broker_takes(turns)
+
+
+def _publish_while_the_broker_takes(backup_ids) -> int:
+    """Publish each until the broker refuses one (an outage): the rest stay queued for the next sweep."""
+    published = 0
+    for backup_id in backup_ids:
+        if not backup_publish(backup_id=backup_id):
+            break
+        published += 1
     return published
 
 

@@ -191,6 +191,26 @@ def test_a_publish_that_fails_leaves_the_request_queued_for_the_sweep(instance, 
     assert backup.enqueued_at is None  # the sweep's sign that the broker never got it
 
 
+def test_the_sweep_stops_at_the_first_refusal_of_a_broker_that_is_down(project, requester, simulator, monkeypatch):
+    attempts = []
+
+    def broker_down(task_name, *args):
+        attempts.append(args)
+        raise ConnectionRefusedError("broker unreachable")
+
+    monkeypatch.setattr("backups.publish.publish", broker_down)
+    for n in range(5):
+        simulator.add_instance(f"shard-{n}")
+    sync.instances_sync(project=project)
+    for instance in Instance.objects.filter(project=project):
+        request(instance, requester)
+    attempts.clear()
+    # Each refusal costs the sweep the broker's connection timeout: one tells it all.
+    assert submission.backups_dispatch_due() == 0
+    assert len(attempts) == 1
+    assert Backup.objects.filter(status=Backup.Status.QUEUED, enqueued_at__isnull=True).count() == 5
+
+
 def test_permanent_cloud_refusal_fails_the_backup_with_code_and_message(instance, requester, simulator):
     simulator.set_instance_status(instance.cloud_id, "frozen")  # the console still thinks it is normal
     backup = request(instance, requester)
