@@ -109,6 +109,28 @@ bench: $(STAMP)
 		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE $(BENCH_DATABASE)"
 	$(BENCH_ENV) $(BIN)/python -m benchmarks $(BENCH_ARGS)
 
+# `make soak` (not part of the tests): the console as production runs it (gunicorn, two workers,
+# beat) for SOAK_MINUTES under a steady stream of backup requests, the simulated cloud misbehaving;
+# reports lost and duplicated backups and whether memory, connections, outboxes, tables or Redis
+# grow (benchmarks/soak.py). Its own database, recreated empty, and Redis numbers, flushed.
+# A smoke run: make soak SOAK_MINUTES=3.
+SOAK_MINUTES ?= 30
+SOAK_DATABASE ?= console_soak
+SOAK_REDIS_DBS ?= 7 8
+SOAK_OUTPUT ?= docs/soak.md
+SOAK_ENV = DEBUG=false SECRET_KEY=soak-only-secret-key-as-long-as-the-production-check-asks-0123456789 FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= \
+	ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false OUTBOUND_ALLOWED_HOSTS=127.0.0.1 \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(SOAK_DATABASE) \
+	CELERY_BROKER_URL=redis://127.0.0.1:6379/$(word 1,$(SOAK_REDIS_DBS)) CACHE_URL=rediscache://127.0.0.1:6379/$(word 2,$(SOAK_REDIS_DBS))
+
+.PHONY: soak
+soak: $(STAMP)
+	psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $(SOAK_DATABASE) WITH (FORCE)"
+	psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $(SOAK_DATABASE)"
+	redis-cli -n $(word 1,$(SOAK_REDIS_DBS)) flushdb
+	redis-cli -n $(word 2,$(SOAK_REDIS_DBS)) flushdb
+	$(SOAK_ENV) $(BIN)/python -m benchmarks.soak --minutes $(SOAK_MINUTES) --output $(SOAK_OUTPUT) $(SOAK_ARGS)
+
 # mypy with django-stubs on the app packages ([tool.mypy] in pyproject.toml). Its Django plugin
 # loads the settings, so it runs with the tests' environment.
 typecheck: $(STAMP)
