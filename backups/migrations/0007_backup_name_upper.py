@@ -6,9 +6,9 @@
 # write time, by the database itself (a generated column), and the search is a plain LIKE on it.
 # The trigram index and the finer statistics of migrations 0003 and 0006 move to the column.
 #
-# Adding a stored generated column rewrites the table once, under an exclusive lock: about
-# 15 s at a million backups on the benchmark machine (docs/operations.md, upgrading).
-# The trigram index is then built CONCURRENTLY (hence atomic = False); the old one is dropped.
+# Adding a stored generated column rewrites the table once, under an exclusive lock (2 minutes
+# with the index below at a million backups on a busy 2-core machine; docs/operations.md,
+# Upgrading). The trigram index is then built CONCURRENTLY (hence atomic = False).
 
 from django.db import migrations, models
 from django.db.models.functions import Upper
