@@ -125,6 +125,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The IAM token and the cloud call budget are shared by all web and worker processes
 # through this cache: files under var/ by default, Redis in production (atomic counters).
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "webapp.cache.SharedClientRedisCache"  # one client per pool: cache.py
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
