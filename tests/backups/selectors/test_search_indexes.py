@@ -1,4 +1,4 @@
-"""Migration 0003: the name-search and last-success indexes exist on PostgreSQL only."""
+"""Migrations 0003 and 0007: the name-search and last-success indexes exist on PostgreSQL only."""
 
 from importlib import import_module
 
@@ -59,8 +59,12 @@ def test_the_name_search_is_the_indexed_expression_on_postgresql(operator):
     postgresql = PostgreSQL({**connection.settings_dict, "ENGINE": "django.db.backends.postgresql"}, "sql-only")
     backups = selectors.history_for(operator, selectors.HistoryFilters(search="orders"))
     sql, params = backups.query.get_compiler(connection=postgresql).as_sql()
-    assert 'UPPER("backups_backup"."name"::text) LIKE UPPER(%s)' in sql
-    assert "%orders%" in params
+    # A plain LIKE on the stored capitals (migration 0007), the term put in capitals by the same
+    # UPPER() and its wildcards escaped: the planner folds it into a constant pattern.
+    where = sql.partition(" WHERE ")[2]
+    assert '"backups_backup"."name_upper"::text LIKE \'%%\' || REPLACE(REPLACE(REPLACE((UPPER(%s))' in where
+    assert 'UPPER("backups_backup"."name"' not in where
+    assert "orders" in params
 
 
 def test_the_migrated_postgresql_database_has_both_indexes():
@@ -75,7 +79,8 @@ def test_the_migrated_postgresql_database_has_both_indexes():
             JOIN pg_namespace n ON n.nspname = i.schemaname
             JOIN pg_class c ON c.relname = i.indexname AND c.relnamespace = n.oid
             JOIN pg_index x ON x.indexrelid = c.oid
-            WHERE i.tablename = 'backups_backup' AND i.indexname IN ('backup_name_trgm', 'backup_last_success')
+            WHERE i.tablename = 'backups_backup'
+              AND i.indexname IN ('backup_name_trgm', 'backup_name_upper_trgm', 'backup_last_success')
             """
         )
         found = {name: (definition, usable) for name, definition, usable in cursor.fetchall()}
@@ -84,8 +89,10 @@ def test_the_migrated_postgresql_database_has_both_indexes():
     # As PostgreSQL writes them back (pg_get_indexdef), without the schema; and usable: a build
     # CONCURRENTLY that was interrupted leaves an invalid index behind, which no query uses.
     assert found == {
-        "backup_name_trgm": (
-            "CREATE INDEX backup_name_trgm ON backups_backup USING gin (upper((name)::text) gin_trgm_ops)",
+        # Migration 0007 replaced 0003's backup_name_trgm; no pending list (fastupdate).
+        "backup_name_upper_trgm": (
+            "CREATE INDEX backup_name_upper_trgm ON backups_backup USING gin (name_upper gin_trgm_ops)"
+            " WITH (fastupdate=off)",
             True,
         ),
         "backup_last_success": (
@@ -95,3 +102,9 @@ def test_the_migrated_postgresql_database_has_both_indexes():
         ),
     }
     assert extensions == ["pg_trgm"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstattarget FROM pg_attribute"
+            " WHERE attrelid = 'backups_backup'::regclass AND attname = 'name_upper'"
+        )
+        assert cursor.fetchone() == (10_000,)
