@@ -93,7 +93,7 @@ def _faults_seen(results: dict) -> list[str]:
         "| | |",
         "| --- | --- |",
         "| cloud answers by status | " + ", ".join(f"{status}: {n}" for status, n in answers.items()) + " |",
-        "| fault minutes | " + ("; ".join(results["faults"]["schedule"]) or "—") + " |",
+        "| fault minutes | " + _fault_cycle(results["faults"]["schedule"]) + " |",
         "| console answers to the users, by status | "
         + ", ".join(f"{status}: {n}" for status, n in sorted(web.items()))
         + f" (API replays of an Idempotency-Key: {results['api_replayed']}) |",
@@ -102,6 +102,14 @@ def _faults_seen(results: dict) -> list[str]:
         f"| gunicorn workers recycled (`max_requests`) | {results['gunicorn_workers_recycled']} |",
         "",
     ]
+
+
+def _fault_cycle(schedule: list[str], cycle: int = 3) -> str:
+    """The first fault cycle, and how many minutes of faults in all: the cycle repeats."""
+    if not schedule:
+        return "—"
+    shown = "; ".join(schedule[:cycle])
+    return shown if len(schedule) <= cycle else f"{shown}; then the same every {cycle} minutes ({len(schedule)} in all)"
 
 
 def _series(results: dict) -> list[str]:
