@@ -28,8 +28,11 @@ def test_admin_sees_protection_and_switches_the_policy_off(browser, live_server,
         name="orders-prod-auto-1",
         origin=Backup.Origin.CLOUD_AUTO,
         requested_by=None,
-        requested_at=timezone.now() - timedelta(hours=3),
-        finished_at=timezone.now() - timedelta(hours=3) + timedelta(minutes=4),
+        # Finished just now, so its 24-hour RPO outlasts the wait for the daily policy's next
+        # run at any time of day. (Finished 3 hours ago, it left the instance "At risk" when
+        # the test ran in the 3 hours after the policy's window.)
+        requested_at=timezone.now() - timedelta(minutes=4),
+        finished_at=timezone.now(),
     )
     instances_protection_update(project=project)
 

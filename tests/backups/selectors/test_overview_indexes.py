@@ -51,13 +51,3 @@ def test_on_postgresql_they_are_built_concurrently_and_valid():
         assert condition in partial
     sql = str(migration.INDEXES[0].create_sql(Backup, connection.schema_editor(), concurrently=True))
     assert sql.startswith("CREATE INDEX CONCURRENTLY")
-
-
-def test_on_postgresql_the_name_search_has_finer_statistics():
-    if connection.vendor != "postgresql":
-        pytest.skip("the trigram index is PostgreSQL's (migration 0003)")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'backup_name_trgm'::regclass AND attnum = 1"
-        )
-        assert cursor.fetchone()[0] == migration.NAME_SEARCH_STATISTICS
