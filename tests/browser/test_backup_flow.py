@@ -41,6 +41,15 @@ PHONE = {"width": 390, "height": 844}
 PASSWORD = "browser-test-password"
 
 
+def sign_in(page, username: str) -> None:
+    """Through the sign-in form, as a person would; waits for the signed-in header."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".whoami")).to_be_visible()
+
+
 @pytest.fixture
 def browser(live_server):
     # Closed before the live server stops: a kept-alive browser connection would keep a

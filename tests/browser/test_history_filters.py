@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from access.models import Membership
 from tests.factories import BackupFactory, CloudProjectFactory, InstanceFactory, MembershipFactory, UserFactory
 
-from .test_backup_flow import DESKTOP, PASSWORD, browser  # noqa: F401
+from .test_backup_flow import DESKTOP, PASSWORD, browser, sign_in  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -31,11 +31,7 @@ def test_instance_filter_options_load_and_filter(browser, live_server, settings,
     problems = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("filterer")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".whoami")).to_be_visible()
+    sign_in(page, "filterer")
     page.goto("/history/")
 
     select = page.get_by_label("Instance")

@@ -15,7 +15,7 @@ from access.models import Membership
 from backups.models import Backup
 from tests.factories import BackupFactory, CloudProjectFactory, InstanceFactory, MembershipFactory, UserFactory
 
-from .test_backup_flow import DESKTOP, PASSWORD, PHONE, browser, screenshots  # noqa: F401
+from .test_backup_flow import DESKTOP, PASSWORD, PHONE, browser, screenshots, sign_in  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -55,11 +55,7 @@ def test_one_history_page_sends_one_request_per_interval(browser, live_server, b
     page.on("request", lambda request: sent.append(request.url))
     page.on("response", lambda response: answers.append((response.url, response.status)))
 
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("watcher")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".whoami")).to_be_visible()
+    sign_in(page, "watcher")
     page.goto("/history/")
     expect(page.locator("tr.is-active")).to_have_count(RUNNING_ROWS)
 
