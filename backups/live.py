@@ -9,9 +9,11 @@ not the clock: "3 min ago" and "2 min 10 s so far" do not make a part count as c
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from hashlib import blake2b
 from typing import NamedTuple
+
+from django.utils import timezone
 
 from backups.models import Backup, BackupEvent
 from backups.selectors.history import PAGE_SIZE
@@ -48,6 +50,12 @@ class RowState(NamedTuple):
     def of(cls, backup: Backup) -> "RowState":
         return cls(*(getattr(backup, field) for field in cls._fields))
 
+    @classmethod
+    def from_db(cls, pk, status, progress, overdue, started_at, finished_at, size_kb) -> "RowState":
+        """From a plain SQL row, as the ORM would have read it: SQLite gives 0/1 for a boolean
+        and times without their zone (stored in UTC)."""
+        return cls(pk, status, progress, bool(overdue), _in_utc(started_at), _in_utc(finished_at), size_kb)
+
     @property
     def is_active(self) -> bool:
         return self.status in Backup.ACTIVE_STATUSES
@@ -55,6 +63,12 @@ class RowState(NamedTuple):
     @property
     def fingerprint(self) -> str:
         return fingerprint(*self)
+
+
+def _in_utc(moment: datetime | None) -> datetime | None:
+    if moment is not None and timezone.is_naive(moment):
+        return moment.replace(tzinfo=UTC)
+    return moment
 
 
 def running_fingerprint(running: Iterable[RowState]) -> str:

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.http import HTMX_STOP_POLLING
 
+from access import pollpass
 from access.decorators import login_required
 from backups import live
 from backups.forms import HistoryFilterForm
@@ -41,24 +42,28 @@ def history(request: HttpRequest) -> HttpResponse:
     for param in CURSOR_PARAMS:
         query.pop(param, None)
     context = {"form": form, "filters": filters, "page": page, "filter_query": query.urlencode()}
+    if page.any_active:
+        context["poll_pass"] = pollpass.issue(request)
     return render_page(request, "backups/history.html", context, fragment="results")
 
 
-@login_required
+@pollpass.poll_scope
 @require_GET
 def history_live(request: HttpRequest) -> HttpResponse:
     """The history page's one poll for all its active rows (`backups.live`): 204 when none
-    changed, else the changed rows as out-of-band swaps; 286 once none is active any more."""
+    changed, else the changed rows as out-of-band swaps; 286 once none is active any more.
+    Answered from the poll's pass (`access.pollpass`); a renewed pass goes back to the page."""
     try:
         shown = live.shown_rows(request.GET.getlist(live.LIVE_ROW_PARAM))
     except live.BadLiveRows as error:
         return HttpResponseBadRequest(str(error))
-    states = history_row_states(request.user, shown) if shown else []
+    scope = request.poll
+    states = history_row_states(scope.project_ids, shown) if shown else []
     changed = [state.pk for state in states if state.fingerprint != shown[state.pk]]
     still_active = any(state.is_active for state in states)
-    if not changed:
+    if not changed and (not still_active or not scope.renewed):
         return HttpResponse(status=204 if still_active else HTMX_STOP_POLLING)
-    context = {"changed": history_rows_by_pk(request.user, changed)}
+    context = {"changed": history_rows_by_pk(scope.project_ids, changed) if changed else [], "poll": scope}
     response = render(request, "backups/history.html#changed-rows", context)
     if not still_active:
         response.status_code = HTMX_STOP_POLLING

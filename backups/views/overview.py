@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django_htmx.http import HTMX_STOP_POLLING
 
+from access import pollpass
 from access.decorators import login_required
 from backups import live
 from backups.selectors.live import running_states
@@ -19,22 +20,26 @@ def overview(request: HttpRequest) -> HttpResponse:
         "running": overview.running,
         "running_seen": live.running_fingerprint(map(live.RowState.of, overview.running)),
         "protection": protection_counts(request.user),
+        "poll_pass": pollpass.issue(request) if overview.running else "",
     }
     return render(request, "backups/overview.html", context)
 
 
-@login_required
+@pollpass.poll_scope
 @require_GET
 def overview_running(request: HttpRequest) -> HttpResponse:
     """The "running now" panel, polled while something runs (`backups.live`): 204 while it
-    would show what the page shows, the panel when that changed, 286 once nothing runs."""
+    would show what the page shows, the panel when that changed (or the poll's pass was
+    renewed: `access.pollpass`), 286 once nothing runs."""
+    scope = request.poll
     # What the panel shows, as plain values first: an unchanged answer builds no model.
-    states = running_states(request.user)
-    if states and request.GET.get(live.SEEN_PARAM) == live.running_fingerprint(states):
+    states = running_states(scope.project_ids)
+    if states and not scope.renewed and request.GET.get(live.SEEN_PARAM) == live.running_fingerprint(states):
         return HttpResponse(status=204)
-    running = running_backups(request.user)
+    running = running_backups(scope.project_ids)
     seen = live.running_fingerprint(map(live.RowState.of, running))
-    response = render(request, "backups/overview.html#running", {"running": running, "running_seen": seen})
+    context = {"running": running, "running_seen": seen, "poll_pass": scope.value}
+    response = render(request, "backups/overview.html#running", context)
     if not running:
         response.status_code = HTMX_STOP_POLLING
     return response

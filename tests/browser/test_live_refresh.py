@@ -78,6 +78,15 @@ def test_one_history_page_sends_one_request_per_interval(browser, live_server, b
     assert len(parse_qs(urlsplit(polls[-1]).query)["live"]) == RUNNING_ROWS
     assert {status for _, status in answers} == {204}
 
+    # A pass gone stale (access.pollpass: a minute old): the next poll signs in and hands the
+    # page a fresh one, which the polls after it carry, answered 204 again.
+    page.locator("#poll-pass").evaluate("input => input.value = 'stale'")
+    answers.clear()
+    expect(page.locator("#poll-pass")).not_to_have_value("stale", timeout=5_000)
+    page.wait_for_timeout(2 * INTERVAL_SECONDS * 1000)
+    assert [status for _, status in answers][0] == 200
+    assert answers[-1][1] == 204
+
     # One backup moves on: its row alone is swapped, the others stay as they are.
     untouched = page.locator(f"#backup-{running[0].pk}").element_handle()
     Backup.objects.filter(pk=running[3].pk).update(progress=80)
