@@ -245,10 +245,11 @@ def test_gives_up_after_bounded_attempts(instance, requester, simulator):
 
 
 def test_a_spent_call_budget_defers_creation_but_leaves_room_for_polling(project, requester, simulator, settings):
-    settings.CLOUD_CALLS_PER_MINUTE = 3  # creations may use 2 of them: the token call and one create
     simulator.configure(job_seconds=600)  # still running at the poll: one backup-list call
     first, second = (simulator.add_instance(name) for name in ("orders-prod", "orders-dr"))
+    # Synced before the budget shrinks: on 3 calls a minute the sync itself would wait a minute.
     sync.instances_sync(project=project)
+    settings.CLOUD_CALLS_PER_MINUTE = 3  # creations may use 2 of them: the token call and one create
     # Start the minute afresh: the sync spent calls of its own.
     from django.core.cache import cache
 
@@ -273,14 +274,15 @@ def test_the_sweep_hands_over_no_more_than_each_iam_users_budget_has_room_for(
 ):
     """Backups waiting for a spent budget wait in the outbox, not in a worker; another IAM
     user's backups go out at once; and a budget's room goes to its oldest requests."""
-    settings.CLOUD_CALLS_PER_MINUTE = 6  # creations may use 5 a minute
     other = CloudProject.objects.create(name="eu-de_team2", **simulator.add_project("eu-de_team2", "team2", "pw-2"))
     for n in range(7):
         simulator.add_instance(f"busy-{n}")
     for n in range(2):
         simulator.add_instance(f"calm-{n}", project_id=other.project_id)
+    # Synced before the budget shrinks: on 6 calls a minute the syncs themselves would wait.
     sync.instances_sync(project=project)
     sync.instances_sync(project=other)
+    settings.CLOUD_CALLS_PER_MINUTE = 6  # creations may use 5 a minute
     cache.clear()  # a fresh minute: the syncs spent calls of their own
     sent = []
     monkeypatch.setattr("backups.publish.publish", lambda task_name, *args: sent.append(args[0]))
