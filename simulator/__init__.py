@@ -7,8 +7,10 @@ admin API under ``/_sim/`` for fault injection in tests and demos.
 Time is the wall clock plus an offset: ``POST /_sim/clock {"advance_seconds": N}`` moves it
 forward (``GET /_sim/clock`` reads it, ``POST /_sim/reset`` puts it back), and whatever falls due
 meanwhile happens at the next request: jobs end, and each instance's automated backup policy
-starts, finishes and expires its backups (``policies.py``). ``--no-automated-backups`` (or the
-``automated_backups`` setting) stops the policies from starting any.
+starts, finishes and expires its backups (``policies.py``). Instances are created (restored from
+a backup or to a point in time) and deleted through jobs as the API does (``instances.py``).
+``--no-automated-backups`` (or the ``automated_backups`` setting) stops the policies from
+starting any.
 
 The package uses only the standard library and imports nothing from the dashboard.
 """

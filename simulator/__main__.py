@@ -47,6 +47,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Confi
     parser.add_argument(
         "--no-auto-backup-jobs", action="store_true", help="the jobs API does not show automated backups' jobs"
     )
+    parser.add_argument(
+        "--restore-seconds-per-gb", type=float, default=0.5, help="a restore takes job-seconds plus this per GB"
+    )
+    parser.add_argument("--delete-seconds", type=float, default=10.0, help="how long deleting an instance takes")
+    parser.add_argument("--restore-failure-rate", type=float, default=0.0, help="share of restores that fail")
     parser.add_argument("--busy-error-code", default="DBS.201015", help="DBS.201015 or DBS.200019 for a busy instance")
     args = parser.parse_args(argv)
     try:
@@ -66,6 +71,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Confi
                 "busy_error_code": args.busy_error_code,
                 "automated_backups": not args.no_automated_backups,
                 "auto_backup_jobs_listed": not args.no_auto_backup_jobs,
+                "restore_seconds_per_gb": args.restore_seconds_per_gb,
+                "delete_seconds": args.delete_seconds,
+                "restore_failure_rate": args.restore_failure_rate,
             }
         )
     except ValueError as error:

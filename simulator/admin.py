@@ -24,6 +24,9 @@ CALL_KINDS = (
     "list_backups",
     "get_backup_policy",
     "set_backup_policy",
+    "create_instance",
+    "delete_instance",
+    "restorable_time_periods",
 )
 
 
@@ -73,13 +76,21 @@ def _backup_state(backup: Backup) -> dict[str, Any]:
 
 
 def state(world: World, request: Request) -> Response:
-    """GET /_sim/state: projects, instances, backups, jobs, call counters and settings."""
+    """GET /_sim/state: projects, users, networks, instances, backups, jobs, call counters and settings."""
     now = world.now()
     return Response(
         200,
         {
             "projects": [{"id": p.id, "name": p.name} for p in world.projects.values()],
             "users": [_user_state(user) for user in world.users.values()],
+            "networks": {
+                project_id: {
+                    "vpc_id": network.vpc_id,
+                    "subnet_ids": list(network.subnet_ids),
+                    "security_group_id": network.security_group_id,
+                }
+                for project_id, network in world.networks.items()
+            },
             "instances": [
                 {
                     "id": i.id,
@@ -88,6 +99,10 @@ def state(world: World, request: Request) -> Response:
                     "status": i.status,
                     "datastore_type": i.datastore_type,
                     "policy": {"keep_days": i.keep_days, "start_time": i.backup_window, "period": i.backup_period},
+                    "spec_code": i.spec_code,
+                    "node_count": len(i.nodes),
+                    "volume_size_gb": i.volume_size_gb,
+                    "availability_zone": i.availability_zone,
                 }
                 for i in world.instances.values()
             ],
@@ -213,11 +228,15 @@ def add_user(world: World, request: Request) -> Response:
 
 
 def add_instance(world: World, request: Request) -> Response:
-    """POST /_sim/instances: add an instance ``{project_id, name, status?, datastore_type?, id?}``."""
-    body = _body(request, {"project_id", "name", "status", "datastore_type", "id"})
+    """POST /_sim/instances: add an instance ``{project_id, name, status?, datastore_type?, id?,
+    node_count?, volume_size_gb?}`` (3 nodes and 100 GB by default)."""
+    body = _body(request, {"project_id", "name", "status", "datastore_type", "id", "node_count", "volume_size_gb"})
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise AdminError(400, "name: a non-empty string is required")
+    sizes = {key: body[key] for key in ("node_count", "volume_size_gb") if key in body}
+    if any(isinstance(value, bool) or not isinstance(value, int) or value < 1 for value in sizes.values()):
+        raise AdminError(400, "node_count and volume_size_gb: integers >= 1")
     try:
         instance = world.add_instance(
             project_id=body.get("project_id") or world.account.projects[0].id,
@@ -225,6 +244,7 @@ def add_instance(world: World, request: Request) -> Response:
             status=body.get("status", "normal"),
             datastore_type=body.get("datastore_type", "cassandra"),
             id=body.get("id"),
+            **sizes,
         )
     except ValueError as error:
         raise AdminError(400, str(error)) from None

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import admin, gateway, geminidb, iam, policies
+from . import admin, gateway, geminidb, iam, instances, policies
 from .messages import ApiError, Request, Response
 from .world import World
 
@@ -30,11 +30,20 @@ class Route:
 
 
 _PROJECT = r"(?P<project_id>[^/]+)"
-_POLICY = r"instances/(?P<instance_id>[^/]+)/backups/policy"
+_INSTANCE = r"instances/(?P<instance_id>[^/]+)"
+_POLICY = rf"{_INSTANCE}/backups/policy"
 
 API_ROUTES = (
     Route("POST", re.compile(r"/v3/auth/tokens"), iam.issue_token, "token"),
     Route("GET", re.compile(rf"/v3/{_PROJECT}/instances"), geminidb.list_instances, "list_instances"),
+    Route("POST", re.compile(rf"/v3/{_PROJECT}/instances"), instances.create_instance, "create_instance"),
+    Route("DELETE", re.compile(rf"/v3/{_PROJECT}/{_INSTANCE}"), instances.delete_instance, "delete_instance"),
+    Route(
+        "GET",
+        re.compile(rf"/v3/{_PROJECT}/{_INSTANCE}/backups/restorable-time-periods"),
+        instances.restorable_time_periods,
+        "restorable_time_periods",
+    ),
     Route(
         "POST",
         re.compile(rf"/v3/{_PROJECT}/instances/(?P<instance_id>[^/]+)/backups"),
@@ -127,8 +136,6 @@ def _api(world: World, request: Request, route: Route | None, params: dict[str, 
             if dropped:
                 return dropped
         response = route.handler(world, request, **params)
-        if route.kind == "create_backup":
-            response = gateway.after_create(world, response)
-        return response
+        return gateway.after_write(world, route.kind, response)
     except ApiError as error:
         return error.to_response(request.request_id)

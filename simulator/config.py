@@ -70,6 +70,15 @@ class Config:
     automated_backups: bool = True
     # Off: the jobs API leaves out automated backups' jobs, so their progress is never reported.
     auto_backup_jobs_listed: bool = True
+    # Creating an instance takes job_seconds, a restore that plus this much per GB of the backup.
+    restore_seconds_per_gb: float = 0.5
+    # How long deleting an instance takes before it leaves the list.
+    delete_seconds: float = 10.0
+    # Share of restores (creates with restore_info) that end createfail.
+    restore_failure_rate: float = 0.0
+    # The next N successful instance creates (or deletes) are dropped unanswered.
+    drop_connection_after_instance_create: int = 0
+    drop_connection_after_instance_delete: int = 0
 
     def changed(self, changes: Mapping[str, Any]) -> Config:
         """Return a copy with ``changes`` applied; raise ValueError naming every bad key."""
@@ -106,4 +115,9 @@ CONFIG_RULES: dict[str, Callable[[Any], Any]] = {
     "busy_error_code": _busy_code,
     "automated_backups": _bool,
     "auto_backup_jobs_listed": _bool,
+    "restore_seconds_per_gb": _non_negative_number,
+    "delete_seconds": _non_negative_number,
+    "restore_failure_rate": _rate,
+    "drop_connection_after_instance_create": _non_negative_int,
+    "drop_connection_after_instance_delete": _non_negative_int,
 }

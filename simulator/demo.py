@@ -52,12 +52,15 @@ class DemoInstance:
     failed_latest_hours_ago: int | None = None
     # Backs up once a week only, on the weekday this many days ago.
     weekly_days_ago: int | None = None
+    # The node size; None: the datastore's usual one.
+    spec_code: str | None = None
 
 
 DEMO_INSTANCES = (
     DemoInstance(
         DEMO_PROJECT,
         "orders-prod",
+        spec_code="geminidb.cassandra.4xlarge.4",
         node_count=6,
         volume_size_gb=1000,
         volume_used_gb=412.5,
@@ -78,6 +81,7 @@ DEMO_INSTANCES = (
     DemoInstance(
         DEMO_PROJECT,
         "telemetry-eu",
+        spec_code="geminidb.cassandra.2xlarge.4",
         node_count=6,
         volume_size_gb=2000,
         volume_used_gb=1310.75,
@@ -128,6 +132,7 @@ DEMO_INSTANCES = (
     DemoInstance(
         ANALYTICS_PROJECT,
         "clickstream-raw",
+        spec_code="geminidb.cassandra.4xlarge.4",
         node_count=6,
         volume_size_gb=4000,
         volume_used_gb=2650.0,
@@ -243,6 +248,7 @@ def _add(world: World, spec: DemoInstance, now: float) -> Instance:
         keep_days=spec.keep_days,
         backup_period=backup_period,
         subnet=spec.subnet,
+        spec_code=spec.spec_code,
     )
 
 

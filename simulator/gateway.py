@@ -88,11 +88,21 @@ def admit(world: World, request: Request, project_id: str) -> Response | None:
     return None
 
 
-def after_create(world: World, response: Response) -> Response:
-    """Drop the answer of a create that succeeded while ``drop_connection_after_create`` lasts:
-    the backup exists but the client never hears so, the ambiguous failure."""
-    remaining = world.config.drop_connection_after_create
+# The setting that drops the answer of each kind of write, once it was carried out.
+DROP_AFTER = {
+    "create_backup": "drop_connection_after_create",
+    "create_instance": "drop_connection_after_instance_create",
+    "delete_instance": "drop_connection_after_instance_delete",
+}
+
+
+def after_write(world: World, kind: str | None, response: Response) -> Response:
+    """Drop the answer of a write of ``kind`` that succeeded while its ``DROP_AFTER`` setting
+    lasts: the backup (or instance) is made (or deleted) but the client never hears so, the
+    ambiguous failure."""
+    setting = DROP_AFTER.get(kind)
+    remaining = getattr(world.config, setting) if setting else 0
     if response.status != 202 or remaining <= 0:
         return response
-    world.config = dataclasses.replace(world.config, drop_connection_after_create=remaining - 1)
+    world.config = dataclasses.replace(world.config, **{setting: remaining - 1})
     return Response(0, drop=True)

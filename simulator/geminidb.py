@@ -11,7 +11,7 @@ from typing import Any
 
 from .messages import ApiError, Request, Response, parameter_error
 from .timefmt import api_time, instance_time, parse_query_time
-from .world import Backup, Instance, Job, World
+from .world import BACKUP_INSTANCE, REGION, RESTORE_NEW_INSTANCE, Backup, Instance, Job, World
 
 JOB_WINDOW_SECONDS = 30 * 24 * 3600
 
@@ -110,8 +110,8 @@ def instance_view(world: World, instance: Instance) -> dict[str, Any]:
         "name": instance.name,
         "status": instance.status,
         "port": datastore.port,
-        "mode": datastore.mode,
-        "region": "eu-de",
+        "mode": instance.mode,
+        "region": REGION,
         "datastore": datastore_view,
         "engine": "rocksDB",
         "created": instance_time(instance.created),
@@ -145,7 +145,7 @@ def _group_view(instance: Instance) -> dict[str, Any]:
                 "status": node_status,
                 "subnet_id": node.subnet_id,
                 "private_ip": node.private_ip,
-                "spec_code": instance.datastore.spec_code,
+                "spec_code": instance.spec_code,
                 "availability_zone": node.availability_zone,
                 # A cluster keeps at least three nodes.
                 "support_reduce": len(instance.nodes) > 3,
@@ -161,9 +161,13 @@ def _group_view(instance: Instance) -> dict[str, Any]:
 
 def _actions(world: World, instance: Instance) -> list[str]:
     """What is being done to the instance now: CREATE while it is created (the page's example),
-    BACKUP while a backup runs (Table 5 lists CREATE, REBOOT, RESTORE as examples)."""
+    RESTORE too while a backup is restored into it, BACKUP while a backup runs (Table 5 lists
+    CREATE, REBOOT, RESTORE as examples)."""
+    running = {job.name for job in world.running_jobs(instance.id)}
     actions = ["CREATE"] if instance.status == "creating" else []
-    if any(job.name == "BackupInstance" for job in world.running_jobs(instance.id)):
+    if RESTORE_NEW_INSTANCE in running:
+        actions.append("RESTORE")
+    if BACKUP_INSTANCE in running:
         actions.append("BACKUP")
     return actions
 
@@ -247,7 +251,7 @@ def list_jobs(world: World, request: Request, project_id: str) -> Response:
         job
         for job in world.jobs.values()
         if job.project_id == project_id
-        and (config.backup_jobs_listed or job.name != "BackupInstance")
+        and (config.backup_jobs_listed or job.name != BACKUP_INSTANCE)
         and (config.auto_backup_jobs_listed or not job.automated)
     ]
     job_id = _param(request, "id")

@@ -55,13 +55,7 @@ def check_policy(body: object) -> tuple[int, str | None, str | None]:
         raise ApiError.dbs("DBS.280214")
     if keep_days == 0:
         return 0, None, None
-    start_time = policy.get("start_time")
-    found = _WINDOW.fullmatch(start_time) if isinstance(start_time, str) else None
-    if found is None:
-        raise ApiError.dbs("DBS.280067")
-    start_hour, start_minute, end_hour, end_minute = found.groups()
-    if int(end_hour) != (int(start_hour) + 1) % 24 or end_minute != start_minute:
-        raise ApiError.dbs("DBS.280416")
+    start_time = check_window(policy.get("start_time"))
     period = policy.get("period")
     days = period.split(",") if isinstance(period, str) and _PERIOD.fullmatch(period) else []
     if not days or len(set(days)) != len(days):
@@ -69,6 +63,18 @@ def check_policy(body: object) -> tuple[int, str | None, str | None]:
     if keep_days < EVERY_DAY_BELOW and len(days) != 7:
         raise ApiError.dbs("DBS.280215")
     return keep_days, start_time, ",".join(sorted(days))
+
+
+def check_window(start_time: object) -> str:
+    """A backup window "hh:mm-HH:MM" one hour long starting at 00, 15, 30 or 45 minutes (the
+    policy pages and creating_an_instance.rst's backup_strategy); ApiError if it is not one."""
+    found = _WINDOW.fullmatch(start_time) if isinstance(start_time, str) else None
+    if found is None:
+        raise ApiError.dbs("DBS.280067")
+    start_hour, start_minute, end_hour, end_minute = found.groups()
+    if int(end_hour) != (int(start_hour) + 1) % 24 or end_minute != start_minute:
+        raise ApiError.dbs("DBS.280416")
+    return start_time
 
 
 def _instance(world: World, project_id: str, instance_id: str) -> Instance:

@@ -20,6 +20,11 @@ def instance_time(ts: float) -> str:
     return _utc(ts).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def create_time(ts: float) -> str:
+    """The create-instance answer's "created": "2019-10-28 14:10:54" (creating_an_instance.rst)."""
+    return _utc(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def iam_time(ts: float) -> str:
     """IAM token times: "2015-11-09T01:42:57.527363Z" (the IAM page's example response)."""
     return _utc(ts).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

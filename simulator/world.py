@@ -32,6 +32,18 @@ NODE_SUFFIX = "no06"
 # Every day of the week, as a policy's period spells it (configuring_an_automated_backup_policy.rst).
 ALL_DAYS = "1,2,3,4,5,6,7"
 
+# The one region the simulated cloud has, and its availability zones (Open Telekom Cloud's eu-de).
+REGION = "eu-de"
+AVAILABILITY_ZONES = ("eu-de-01", "eu-de-02", "eu-de-03")
+# The disk type creating_an_instance.rst documents: "ULTRAHIGH, SSD disks are used".
+STORAGE_TYPE = "ULTRAHIGH"
+
+# The task names of querying_tasks_and_details.rst that the simulator runs.
+CREATE_INSTANCE = "CreateInstance"
+RESTORE_NEW_INSTANCE = "RestoreNewInstance"
+DELETE_INSTANCE = "DeleteInstance"
+BACKUP_INSTANCE = "BackupInstance"
+
 INSTANCE_STATUSES = (
     "normal",
     "abnormal",
@@ -137,6 +149,10 @@ class Instance:
     volume_used_gb: float
     backup_window: str
     keep_days: int
+    spec_code: str
+    # The AZs it was created in, comma-separated (creating_an_instance.rst); its nodes take turns.
+    availability_zone: str
+    storage_type: str = STORAGE_TYPE
     # The automated backup policy's days, ISO weekdays (policies.py); windows that open before
     # the policy last changed start no backup.
     backup_period: str = ALL_DAYS
@@ -145,6 +161,10 @@ class Instance:
     @property
     def datastore(self) -> Datastore:
         return DATASTORES[self.datastore_type]
+
+    @property
+    def mode(self) -> str:
+        return self.datastore.mode
 
 
 @dataclass
@@ -200,6 +220,15 @@ class Backup:
     # Automated backups are deleted this many days after they ended (the policy's keep_days
     # when they started); None: kept until someone deletes it.
     keep_days: int | None = None
+    # The instance's size when it was backed up: a restore needs at least as much
+    # (creating_an_instance.rst), even once the instance itself has grown or gone.
+    node_count: int = 3
+    volume_size_gb: int = 100
+    volume_used_gb: float = 0.0
+
+    @property
+    def size_gb(self) -> float:
+        return self.size_kb / (1024 * 1024)
 
     @property
     def status(self) -> str:
@@ -322,8 +351,13 @@ class World:
         keep_days: int = 7,
         backup_period: str = ALL_DAYS,
         subnet: int = 0,
+        spec_code: str | None = None,
+        availability_zone: str = ",".join(AVAILABILITY_ZONES),
     ) -> Instance:
-        """Create an instance with plausible network, nodes and volume; raise ValueError on bad input."""
+        """Create an instance with plausible network, nodes and volume; raise ValueError on bad input.
+
+        ``spec_code`` defaults to the datastore's; the nodes take turns over the comma-separated
+        ``availability_zone``."""
         if project_id not in self.networks:
             raise ValueError(f"unknown project_id {project_id!r}")
         if datastore_type not in DATASTORES:
@@ -336,6 +370,7 @@ class World:
         network = self.networks[project_id]
         subnet_id = network.subnet_ids[subnet]
         label = DATASTORES[datastore_type].node_label
+        zones = availability_zone.split(",")
         third_octet = 10 * (subnet + 1)
         nodes = [
             Node(
@@ -343,7 +378,7 @@ class World:
                 name=f"{name}_{label}_{index}",
                 subnet_id=subnet_id,
                 private_ip=f"192.168.{third_octet}.{self.rng.randint(10, 250)}",
-                availability_zone=f"eu-de-0{(index - 1) % 3 + 1}",
+                availability_zone=zones[(index - 1) % len(zones)],
             )
             for index in range(1, node_count + 1)
         ]
@@ -367,6 +402,8 @@ class World:
             backup_window=backup_window,
             keep_days=keep_days,
             backup_period=backup_period,
+            spec_code=spec_code or DATASTORES[datastore_type].spec_code,
+            availability_zone=availability_zone,
         )
         self.instances[instance.id] = instance
         return instance
@@ -406,7 +443,7 @@ class World:
         size_kb = round(instance.volume_used_gb * 1024 * 1024 * self.rng.uniform(0.35, 0.6), 1)
         if seconds is None:
             seconds = size_kb / (UPLOAD_KB_PER_SECOND_PER_NODE * len(instance.nodes))
-        job = self.start_job(instance, name="BackupInstance", begin=begin, seconds=seconds, fail_reason=fail_reason)
+        job = self.start_job(instance, name=BACKUP_INSTANCE, begin=begin, seconds=seconds, fail_reason=fail_reason)
         job.automated = type == "Auto"
         backup = Backup(
             id=self.hex_id(INSTANCE_SUFFIX),
@@ -421,6 +458,9 @@ class World:
             size_kb=size_kb,
             job=job,
             keep_days=(instance.keep_days or None) if type == "Auto" else None,
+            node_count=len(instance.nodes),
+            volume_size_gb=instance.volume_size_gb,
+            volume_used_gb=instance.volume_used_gb,
         )
         self.backups[backup.id] = backup
         return backup
@@ -432,7 +472,8 @@ class World:
         return [job for job in self.jobs.values() if job.instance_id == instance_id and job.running]
 
     def settle(self) -> None:
-        """End every job whose time has come; a finished CreateInstance leaves its instance normal."""
+        """End every job whose time has come: a finished create (or restore) leaves its instance
+        normal, or createfail if it failed; a finished delete removes the instance."""
         if self.config.jobs_never_finish:
             return
         now = self.now()
@@ -440,8 +481,13 @@ class World:
             if job.running and now >= job.deadline:
                 job.ended_at = job.deadline
                 instance = self.instances.get(job.instance_id)
-                if job.name == "CreateInstance" and instance and instance.status == "creating":
+                if instance is None:
+                    continue
+                if job.name in (CREATE_INSTANCE, RESTORE_NEW_INSTANCE) and instance.status == "creating":
                     instance.status = "normal" if job.outcome == "Completed" else "createfail"
+                    instance.updated = job.deadline
+                elif job.name == DELETE_INSTANCE and job.outcome == "Completed":
+                    del self.instances[instance.id]
 
     def finish_job(self, job: Job, *, outcome: str, fail_reason: str = "") -> None:
         """End a running job now with ``outcome``."""

@@ -151,6 +151,9 @@ def test_counters_count_calls_by_kind_and_status(simulator):
         "list_backups": 1,
         "get_backup_policy": 0,
         "set_backup_policy": 0,
+        "create_instance": 0,
+        "delete_instance": 0,
+        "restorable_time_periods": 0,
     }
     assert counters["by_status"] == {"201": 1, "202": 1, "403": 1, "401": 1, "200": 3}
 
@@ -176,6 +179,11 @@ def test_config_returns_every_setting_and_refuses_bad_values(simulator):
         "busy_error_code": "DBS.201015",
         "automated_backups": False,
         "auto_backup_jobs_listed": True,
+        "restore_seconds_per_gb": 0.02,
+        "delete_seconds": 1.0,
+        "restore_failure_rate": 0.0,
+        "drop_connection_after_instance_create": 0,
+        "drop_connection_after_instance_delete": 0,
     }
     assert unknown.status_code == out_of_range.status_code == 400
     assert "jobs_seconds" in unknown.json()["error"]
