@@ -15,7 +15,16 @@ from .errors import (
 )
 from .factory import client_for_project
 from .stores import CachedToken, DjangoCacheCallBudget, DjangoCacheTokenStore
-from .types import BackupPolicy, CloudBackup, CloudCredentials, CreatedBackup, Instance, Job
+from .types import (
+    BackupPolicy,
+    CloudBackup,
+    CloudCredentials,
+    CreatedBackup,
+    CreatedInstance,
+    Instance,
+    Job,
+    NewInstance,
+)
 
 __all__ = [
     "AmbiguousRequest",
@@ -27,6 +36,7 @@ __all__ = [
     "CloudError",
     "CloudUnavailable",
     "CreatedBackup",
+    "CreatedInstance",
     "DjangoCacheCallBudget",
     "DjangoCacheTokenStore",
     "Forbidden",
@@ -36,6 +46,7 @@ __all__ = [
     "InstanceNotFound",
     "InvalidRequest",
     "Job",
+    "NewInstance",
     "RetryPolicy",
     "ServerBusy",
     "Throttled",

@@ -4,18 +4,19 @@ Paths, fields and codes follow the reference pages in /work/shared/reference/gem
 how each call is authenticated, paced, retried and classified is `transport.py`. Creating a
 backup is never retried: the API has no idempotency key (FIELD-NOTES), so when the answer is
 lost the caller gets ``AmbiguousRequest`` and must look for the backup by name
-(``find_backup_by_name``) before sending again.
+(``find_backup_by_name``) before sending again. Creating (restoring to), deleting and looking
+up single instances is ``instances.py``, which this client builds on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import quote
 
 from .errors import AmbiguousRequest, ServerBusy
-from .transport import CloudSession, RetryPolicy, logger
+from .instances import InstanceCalls
+from .paging import read_pages
+from .transport import RetryPolicy, logger
 from .types import BackupPolicy, CloudBackup, CreatedBackup, Instance, Job, format_time
 
 __all__ = ["GeminiDBClient", "RetryPolicy"]
@@ -29,9 +30,10 @@ JOBS_PAGE = 50
 JOBS_MAX_WINDOW = timedelta(days=30)
 
 
-class GeminiDBClient(CloudSession):
+class GeminiDBClient(InstanceCalls):
     """The API's operations for one project as one IAM user (``CloudSession`` says how the
-    calls are made and what its options mean)."""
+    calls are made and what its options mean; ``InstanceCalls`` adds creating, restoring and
+    deleting instances)."""
 
     # Instances
 
@@ -39,7 +41,9 @@ class GeminiDBClient(CloudSession):
         """All instances of ``datastore_type`` in the project (all types when None), every page read."""
         params = {"datastore_type": datastore_type} if datastore_type else {}
         path = f"/v3/{self._project}/instances"
-        instances = [Instance.from_api(item) for item in self._pages(path, "instances", params, INSTANCES_PAGE)]
+        instances = [
+            Instance.from_api(item) for item in read_pages(self._call, path, "instances", params, INSTANCES_PAGE)
+        ]
         if datastore_type:
             # The filter is the server's; checking again keeps a misapplied one from leaking through.
             instances = [i for i in instances if i.datastore_type == datastore_type]
@@ -100,7 +104,7 @@ class GeminiDBClient(CloudSession):
         path = f"/v3.1/{self._project}/backups"
         # querying_backups_v3.1.rst heads its response table "Status code: 202" and its
         # example "Status code: 200"; either is a success.
-        items = self._pages(path, "backups", params, BACKUPS_PAGE, expected=(200, 202))
+        items = read_pages(self._call, path, "backups", params, BACKUPS_PAGE, expected=(200, 202))
         return [CloudBackup.from_api(item) for item in items]
 
     def get_backup(self, backup_id: str) -> CloudBackup | None:
@@ -167,7 +171,7 @@ class GeminiDBClient(CloudSession):
         self,
         *,
         status: str | None = None,
-        name: str | None = "BackupInstance",
+        name: str | None = Job.BACKUP_INSTANCE,
         start_time: datetime | None = None,
         end_time: datetime | None = None,
     ) -> list[Job]:
@@ -189,26 +193,7 @@ class GeminiDBClient(CloudSession):
             params["start_time"] = format_time(start_time)
         if end_time:
             params["end_time"] = format_time(end_time)
-        return [Job.from_api(item) for item in self._pages(f"/v3/{self._project}/jobs", "jobs", params, JOBS_PAGE)]
-
-    # Plumbing
-
-    def _pages(
-        self, path: str, key: str, params: dict[str, str], limit: int, expected: tuple[int, ...] = (200,)
-    ) -> Iterator[dict[str, Any]]:
-        """Every item of an offset/limit list. Lists are newest first, so an item created while
-        paging pushes the others down one; the repeat that causes is dropped by id."""
-        offset = 0
-        seen: set[str] = set()
-        while True:
-            page = {**params, "offset": str(offset), "limit": str(limit)}
-            data = self._call("GET", path, params=page, expected=expected)
-            items = data.get(key) or []
-            for item in items:
-                if item.get("id") not in seen:
-                    seen.add(item.get("id"))
-                    yield item
-            offset += len(items)
-            total = data.get("total_count")
-            if not items or (total is not None and offset >= total) or (total is None and len(items) < limit):
-                return
+        return [
+            Job.from_api(item)
+            for item in read_pages(self._call, f"/v3/{self._project}/jobs", "jobs", params, JOBS_PAGE)
+        ]

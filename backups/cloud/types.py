@@ -7,8 +7,14 @@ and a missing key becomes an empty value rather than an error.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from typing import Any, ClassVar
+
+from .creation import CreatedInstance as CreatedInstance
+from .creation import NewInstance as NewInstance
+from .parsing import as_list, int_or_none, parse_time, text, whole_or_none
+from .parsing import format_time as format_time
+from .parsing import parse_progress as parse_progress
 
 
 @dataclass(frozen=True)
@@ -21,54 +27,6 @@ class CloudCredentials:
     domain: str
     user: str
     password: str = field(repr=False)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Parse an API time into an aware UTC datetime; ``""`` or ``None`` gives ``None``.
-
-    The pages use several shapes: "2023-09-12T06:44:01+0000" (jobs, backups),
-    "2019-01-17T07:05:52" without a zone (instances), "2015-11-09T01:42:57.527363Z" (IAM)
-    and "2018-08-06 10:41:14". A time without a zone is UTC, like every other time they print.
-    Anything else (a number, a list, "²", a year past 9999) raises ValueError, and only that.
-    """
-    if not value:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"a time must be a string, not {type(value).__name__}")
-    parsed = datetime.fromisoformat(value.strip())
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # "9999-12-31T23:59:59-01:00" is past datetime.max in UTC
-        raise ValueError(f"{value!r} is out of range in UTC") from None
-
-
-def format_time(value: datetime) -> str:
-    """Format a query time as "yyyy-mm-ddThh:mm:ssZ" with Z an offset, as the pages' examples
-    do ("2019-05-27T03:38:51+0000"). A naive datetime is taken to be UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
-def parse_progress(value: str | int | None) -> int | None:
-    """ "60%" → 60; "" → None (querying_tasks_and_details.rst: progress only while running)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int):
-        return value
-    return int(float(value.strip().rstrip("%")))
-
-
-def _int_or_none(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    return round(float(value))
-
-
-def _str(value: Any) -> str:
-    return "" if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -89,10 +47,23 @@ class Instance:
     # window, not the days of the week. None: the answer did not say.
     backup_keep_days: int | None = None
     backup_start_time: str = ""
+    # Where it runs and on what, as a restore copies it. The list has no instance-wide AZ: it
+    # is the nodes' AZs, in order, comma-separated as creating_an_instance.rst spells several.
+    region: str = ""
+    availability_zone: str = ""
+    vpc_id: str = ""
+    subnet_id: str = ""
+    security_group_id: str = ""
+    spec_code: str = ""
+    node_count: int | None = None
+    volume_size_gb: int | None = None
+    storage_engine: str = ""
 
     # Instance status values (querying_instances_and_details.rst, Table 5); only a normal
     # instance can be backed up (FIELD-NOTES, console docs).
     NORMAL = "normal"
+    CREATING = "creating"
+    CREATE_FAILED = "createfail"
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Instance:
@@ -100,19 +71,32 @@ class Instance:
         datastore = data.get("datastore") or {}
         strategy = data.get("backup_strategy")
         strategy = strategy if isinstance(strategy, dict) else {}
+        groups = [g for g in as_list(data.get("groups")) if isinstance(g, dict)]
+        nodes = [n for g in groups for n in as_list(g.get("nodes")) if isinstance(n, dict)]
+        sizes = [whole_or_none(g["volume"].get("size")) for g in groups if isinstance(g.get("volume"), dict)]
+        zones = dict.fromkeys(text(n.get("availability_zone")) for n in nodes if n.get("availability_zone"))
         return cls(
-            id=_str(data.get("id")),
-            name=_str(data.get("name")),
-            status=_str(data.get("status")),
-            mode=_str(data.get("mode")),
-            datastore_type=_str(datastore.get("type")),
-            datastore_version=_str(datastore.get("version")),
-            port=_int_or_none(data.get("port")),
+            id=text(data.get("id")),
+            name=text(data.get("name")),
+            status=text(data.get("status")),
+            mode=text(data.get("mode")),
+            datastore_type=text(datastore.get("type")),
+            datastore_version=text(datastore.get("version")),
+            port=int_or_none(data.get("port")),
             created=parse_time(data.get("created")),
             updated=parse_time(data.get("updated")),
             actions=tuple(data.get("actions") or ()),
-            backup_keep_days=_int_or_none(strategy.get("keep_days")),
-            backup_start_time=_str(strategy.get("start_time")),
+            backup_keep_days=int_or_none(strategy.get("keep_days")),
+            backup_start_time=text(strategy.get("start_time")),
+            region=text(data.get("region")),
+            availability_zone=text(data.get("availability_zone")) or ",".join(zones),
+            vpc_id=text(data.get("vpc_id")),
+            subnet_id=text(data.get("subnet_id")),
+            security_group_id=text(data.get("security_group_id")),
+            spec_code=next((text(n["spec_code"]) for n in nodes if n.get("spec_code")), ""),
+            node_count=len(nodes) if groups else None,
+            volume_size_gb=sum(sizes) if sizes and None not in sizes else None,
+            storage_engine=text(data.get("engine")),
         )
 
     @property
@@ -130,7 +114,7 @@ class CreatedBackup:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> CreatedBackup:
         """Build from the create answer (creating_a_manual_backup.rst, Table 4)."""
-        return cls(job_id=_str(data.get("job_id")), backup_id=_str(data.get("backup_id")))
+        return cls(job_id=text(data.get("job_id")), backup_id=text(data.get("backup_id")))
 
 
 class _Outcome:
@@ -171,21 +155,27 @@ class Job(_Outcome):
     RUNNING = "Running"
     COMPLETED = "Completed"
     FAILED = "Failed"
+    # Task names (querying_tasks_and_details.rst, Table 2). Creating an instance from
+    # restore_info is RestoreNewInstance; one without it is CreateInstance.
+    BACKUP_INSTANCE = "BackupInstance"
+    CREATE_INSTANCE = "CreateInstance"
+    RESTORE_NEW_INSTANCE = "RestoreNewInstance"
+    DELETE_INSTANCE = "DeleteInstance"
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Job:
         """Build from one element of the ``jobs`` array (querying_tasks_and_details.rst, Table 5)."""
         instance = data.get("instance") or {}
         return cls(
-            id=_str(data.get("id")),
-            name=_str(data.get("name")),
-            status=_str(data.get("status")),
+            id=text(data.get("id")),
+            name=text(data.get("name")),
+            status=text(data.get("status")),
             progress=parse_progress(data.get("progress")),
-            instance_id=_str(instance.get("id")),
-            instance_name=_str(instance.get("name")),
+            instance_id=text(instance.get("id")),
+            instance_name=text(instance.get("name")),
             start_time=parse_time(data.get("start_time")),
             end_time=parse_time(data.get("end_time")),
-            fail_reason=_str(data.get("fail_reason")),
+            fail_reason=text(data.get("fail_reason")),
         )
 
     @property
@@ -221,18 +211,18 @@ class CloudBackup(_Outcome):
         """Build from one element of the ``backups`` array (querying_backups_v3.1.rst, Table 5)."""
         datastore = data.get("datastore") or {}
         return cls(
-            id=_str(data.get("id")),
-            name=_str(data.get("name")),
-            description=_str(data.get("description")),
-            instance_id=_str(data.get("instance_id")),
-            instance_name=_str(data.get("instance_name")),
-            type=_str(data.get("type")),
-            status=_str(data.get("status")),
+            id=text(data.get("id")),
+            name=text(data.get("name")),
+            description=text(data.get("description")),
+            instance_id=text(data.get("instance_id")),
+            instance_name=text(data.get("instance_name")),
+            type=text(data.get("type")),
+            status=text(data.get("status")),
             # "Double, in KB" on the page; whole kilobytes are precise enough for a size.
-            size_kb=_int_or_none(data.get("size")),
+            size_kb=int_or_none(data.get("size")),
             begin_time=parse_time(data.get("begin_time")),
             end_time=parse_time(data.get("end_time")),
-            datastore_version=_str(datastore.get("version")),
+            datastore_version=text(datastore.get("version")),
         )
 
     @property
@@ -258,9 +248,9 @@ class BackupPolicy:
     def from_api(cls, data: dict[str, Any]) -> BackupPolicy:
         """Build from the ``backup_policy`` object of the answer (Table 5)."""
         return cls(
-            keep_days=_int_or_none(data.get("keep_days")) or 0,
-            start_time=_str(data.get("start_time")) or None,
-            period=_str(data.get("period")) or None,
+            keep_days=int_or_none(data.get("keep_days")) or 0,
+            start_time=text(data.get("start_time")) or None,
+            period=text(data.get("period")) or None,
         )
 
     def to_api(self) -> dict[str, Any]:
