@@ -40,6 +40,7 @@ NEEDED_ROLE = {
     Action.VIEW: "Seeing this project's instances and backups needs a role in the project.",
     Action.BACKUP: "Creating backups and refreshing from the cloud need the Operator or Admin role.",
     Action.MANAGE: "Managing the team and the cloud credentials needs the Admin role.",
+    Action.RESTORE: "Restoring a backup to a new instance and rehearsing restores need the Admin role.",
     Action.AUDIT: "The audit trail is for the project's admins.",
     Action.CONNECT: "Connecting cloud projects is for site administrators.",
     Action.DEACTIVATE: "Deactivating accounts is for site administrators.",

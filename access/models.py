@@ -189,6 +189,15 @@ class AuditEvent(models.Model):
         RPO_CHANGED = "rpo_changed", "RPO changed"
         TOKEN_CREATED = "token_created", "API token created"
         TOKEN_REVOKED = "token_revoked", "API token revoked"
+        RESTORE_REQUESTED = "restore_requested", "Restore requested"
+        RESTORE_COMPLETED = "restore_completed", "Restore completed"
+        RESTORE_FAILED = "restore_failed", "Restore failed"
+        RESTORE_UNKNOWN = "restore_unknown", "Restore lost track of"
+        REHEARSAL_REQUESTED = "rehearsal_requested", "Restore rehearsal requested"
+        REHEARSAL_COMPLETED = "rehearsal_completed", "Restore rehearsal passed"
+        REHEARSAL_FAILED = "rehearsal_failed", "Restore rehearsal failed"
+        REHEARSAL_INSTANCE_DELETED = "rehearsal_instance_deleted", "Rehearsal instance deleted"
+        REHEARSAL_SCHEDULE_CHANGED = "rehearsal_schedule_changed", "Rehearsal schedule changed"
 
     at = models.DateTimeField()
     action = models.CharField(max_length=32, choices=Action.choices)

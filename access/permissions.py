@@ -28,6 +28,7 @@ class Action(Enum):
     VIEW = "view"  # instances, history, backup detail, CSV export
     BACKUP = "backup"  # request backups, refresh instances from the cloud
     MANAGE = "manage"  # members, roles, the project's cloud credentials
+    RESTORE = "restore"  # restore a backup to a new (billable) instance, rehearse restores
     AUDIT = "audit"  # the project's audit trail
     # Site-wide: site administrators only, never tied to a project.
     CONNECT = "connect"  # connect a new cloud project
@@ -38,7 +39,13 @@ SITE_ACTIONS = frozenset({Action.CONNECT, Action.DEACTIVATE})
 
 # The least role each project action needs; roles are ordered viewer < operator < admin.
 _RANK: dict[str, int] = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
-_NEEDS = {Action.VIEW: Role.VIEWER, Action.BACKUP: Role.OPERATOR, Action.MANAGE: Role.ADMIN, Action.AUDIT: Role.ADMIN}
+_NEEDS = {
+    Action.VIEW: Role.VIEWER,
+    Action.BACKUP: Role.OPERATOR,
+    Action.MANAGE: Role.ADMIN,
+    Action.RESTORE: Role.ADMIN,
+    Action.AUDIT: Role.ADMIN,
+}
 # What a site administrator may do in a project without being its member: look after its team.
 _SITE_ADMIN_REACH = frozenset({Action.MANAGE, Action.AUDIT})
 
