@@ -1,12 +1,19 @@
 """The backups' data: the Cassandra instances found in each cloud project, and every backup
 with its life story (`lifecycle.py` says which statuses may follow which)."""
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
 from access.models import CloudProject
+
+# The console's own temporary instances, made to rehearse a restore and deleted after it
+# (restores/services/rehearsals.py names them so): not the team's, so never synced, listed
+# or assessed for protection.
+REHEARSAL_INSTANCE_NAME = re.compile(r"rehearsal-\d+-\d{14}-[0-9a-f]{6}")
 
 
 class Instance(models.Model):

@@ -25,7 +25,7 @@ from access.models import CloudProject
 from backups import publish
 from backups.cloud import Instance as CloudInstance
 from backups.cloud import client_for_project
-from backups.models import Backup, BackupEvent, Instance
+from backups.models import REHEARSAL_INSTANCE_NAME, Backup, BackupEvent, Instance
 from backups.services.policies import instance_policy_sync
 from backups.services.protection import instances_protection_update
 from webapp.throttle import Throttle
@@ -117,6 +117,8 @@ def instances_sync(*, project: CloudProject) -> dict[str, int]:
     policies_changed = 0
     stale: list[tuple[datetime, Instance]] = []
     for item in cloud_instances:
+        if REHEARSAL_INSTANCE_NAME.fullmatch(item.name):
+            continue  # a rehearsal's temporary instance, which the restores app deletes
         seen.add(item.id)
         instance, was_created = Instance.objects.update_or_create(
             project=project,

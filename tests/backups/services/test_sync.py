@@ -105,3 +105,20 @@ def test_a_sync_reads_a_policy_only_when_the_instance_list_shows_a_change_or_it_
     assert policy_reads() == before + sync.POLICY_READS_PER_SYNC
     sync.instances_sync(project=project)
     assert policy_reads() == before + sync.POLICY_READS_PER_SYNC + 2
+
+
+def test_a_rehearsals_temporary_instance_is_not_the_teams(project, simulator):
+    """The instance a restore rehearsal makes and deletes is never listed nor assessed."""
+    from restores.services.rehearsals import rehearsal_name
+
+    kept = simulator.add_instance("orders-prod")
+    source = Instance.objects.create(
+        project=project, cloud_id=kept["id"], name="orders-prod", status="normal", synced_at=timezone.now()
+    )
+    temporary = simulator.add_instance(rehearsal_name(source))
+    # A team's own instance that merely starts like one is theirs.
+    lookalike = simulator.add_instance("rehearsal-db")
+    sync.instances_sync(project=project)
+    listed = set(Instance.objects.filter(project=project, gone_at__isnull=True).values_list("cloud_id", flat=True))
+    assert listed == {kept["id"], lookalike["id"]}
+    assert temporary["id"] not in listed
