@@ -24,6 +24,12 @@ class EventKind(models.TextChoices):
     INSTANCE_UNPROTECTED = "instance_unprotected", "Instance unprotected"
     INSTANCE_PROTECTED = "instance_protected", "Instance protected again"
     POLICY_CHANGED_OUTSIDE = "policy_changed_outside", "Backup policy changed outside the console"
+    RESTORE_COMPLETED = "restore_completed", "Restore completed"
+    RESTORE_FAILED = "restore_failed", "Restore failed"
+    REHEARSAL_PASSED = "rehearsal_passed", "Restore rehearsal passed"
+    REHEARSAL_FAILED = "rehearsal_failed", "Restore rehearsal failed"
+    # A rehearsal's temporary instance could not be deleted yet: it is billed until it is.
+    REHEARSAL_CLEANUP_STUCK = "rehearsal_cleanup_stuck", "Rehearsal instance not deleted"
 
 
 def notify(*, kind: str, key: str, project, instance=None, backup=None, reason: str = "") -> None:

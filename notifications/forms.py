@@ -10,7 +10,9 @@ from notifications.models import Channel
 from notifications.services.channels import REMINDER_HOURS_LIMIT
 from notifications.validators import check_channel_target
 
-DEFAULT_EVENTS = [kind for kind in EventKind.values if kind != EventKind.BACKUP_COMPLETED]
+# Good news is opt-in: a new channel hears about what needs someone.
+GOOD_NEWS = {EventKind.BACKUP_COMPLETED, EventKind.RESTORE_COMPLETED, EventKind.REHEARSAL_PASSED}
+DEFAULT_EVENTS = [kind for kind in EventKind.values if kind not in GOOD_NEWS]
 TARGET_HELP = (
     "An email address, or the https:// URL the service gave you (Slack, Teams and Mattermost: their "
     "incoming webhook). It is stored encrypted and never shown again: only its host."

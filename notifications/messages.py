@@ -17,6 +17,11 @@ TITLES = {
     EventKind.INSTANCE_UNPROTECTED: "{instance} is unprotected",
     EventKind.INSTANCE_PROTECTED: "{instance} is protected again",
     EventKind.POLICY_CHANGED_OUTSIDE: "The backup policy of {instance} was changed outside the console",
+    EventKind.RESTORE_COMPLETED: "A restore of {instance} completed",
+    EventKind.RESTORE_FAILED: "A restore of {instance} failed",
+    EventKind.REHEARSAL_PASSED: "The restore rehearsal of {instance} passed",
+    EventKind.REHEARSAL_FAILED: "The restore rehearsal of {instance} failed",
+    EventKind.REHEARSAL_CLEANUP_STUCK: "The rehearsal instance of {instance} is not deleted yet",
     Event.TEST: "Test message from the GeminiDB Backup Console",
 }
 

@@ -30,7 +30,13 @@ def formatted(formatter: logging.Formatter, **context) -> str:
 
 def test_json_lines_parse_and_carry_every_known_field():
     line = formatted(
-        logcontext.json_formatter(), request_id="r1", user="oscar", task_id="t1", backup_id=7, cloud_request_id="c1"
+        logcontext.json_formatter(),
+        request_id="r1",
+        user="oscar",
+        task_id="t1",
+        backup_id=7,
+        restore_id=5,
+        cloud_request_id="c1",
     )
     entry = json.loads(line)
     assert entry["message"] == "hello"
@@ -40,6 +46,7 @@ def test_json_lines_parse_and_carry_every_known_field():
         "user": "oscar",
         "task_id": "t1",
         "backup_id": 7,
+        "restore_id": 5,
         "cloud_request_id": "c1",
     }
 

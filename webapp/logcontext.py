@@ -16,10 +16,17 @@ from contextvars import ContextVar
 
 from pythonjsonlogger.json import JsonFormatter
 
-FIELDS = ("request_id", "user", "task_id", "backup_id", "cloud_request_id")
+FIELDS = ("request_id", "user", "task_id", "backup_id", "restore_id", "cloud_request_id")
 _vars: dict[str, ContextVar] = {name: ContextVar(name, default=None) for name in FIELDS}
 # The plain format's short names, in this order: `[req=… user=… task=… backup=… cloud=…]`.
-_SHORT = {"request_id": "req", "user": "user", "task_id": "task", "backup_id": "backup", "cloud_request_id": "cloud"}
+_SHORT = {
+    "request_id": "req",
+    "user": "user",
+    "task_id": "task",
+    "backup_id": "backup",
+    "restore_id": "restore",
+    "cloud_request_id": "cloud",
+}
 # An incoming X-Request-ID is kept only when it is a short plain token: it goes into every log
 # line, so nothing a client sends may forge lines or carry markup.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")

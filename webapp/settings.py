@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "csp",
     "access",
     "backups",
+    "restores",
     "notifications",
     "api",
     # django-ninja serves the API docs' own copy of Swagger UI from its static files: no CDN.
@@ -272,6 +273,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("REMINDER_CHECK_SECONDS", default=300.0),
     },
     "forget-idempotency-keys": {"task": "api.tasks.forget_idempotency_keys", "schedule": 3600.0},
+    # Restores (restores/tasks.py): the outbox sweep and the rehearsal sweeper, the polls, the schedules.
+    "restores-sweep": {"task": "restores.tasks.sweep", "schedule": env.float("RESTORE_DISPATCH_SECONDS", default=5.0)},
+    "restores-poll": {
+        "task": "restores.tasks.poll_restores",
+        "schedule": env.float("RESTORE_POLL_TICK_SECONDS", default=2.0),
+    },
+    "rehearsals-on-schedule": {
+        "task": "restores.tasks.rehearse_on_schedule",
+        "schedule": env.float("REHEARSAL_SCHEDULE_SECONDS", default=60.0),
+    },
     # /readyz and `manage.py beat_alive` fail when this is older than BEAT_HEARTBEAT_MAX_AGE_SECONDS.
     # Heartbeats that queued up while no worker ran would vouch for a beat that may be gone: they expire.
     "beat-heartbeat": {
@@ -289,6 +300,9 @@ BACKUP_SUBMIT_LEASE_SECONDS = env.float("BACKUP_SUBMIT_LEASE_SECONDS", default=1
 if BACKUP_SUBMIT_LEASE_SECONDS < 3:
     raise ImproperlyConfigured("BACKUP_SUBMIT_LEASE_SECONDS must be at least 3 (it is renewed every third of it).")
 BACKUP_RETRY_BASE_SECONDS = env.float("BACKUP_RETRY_BASE_SECONDS", default=10.0)
+# Restores (restores/services/): how often a restoring instance, or a rehearsal instance being
+# deleted, is looked at. Restores share the backups' lease and retry base.
+RESTORE_POLL_SECONDS = env.float("RESTORE_POLL_SECONDS", default=10.0)
 
 # The cloud. These are the defaults offered when a project is connected; each
 # connected project stores its own endpoints. GEMINIDB_SIMULATOR_URL switches on demo

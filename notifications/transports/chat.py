@@ -9,7 +9,13 @@ from notifications.messages import Message
 from notifications.transports import webhook
 
 # Red for problems, green for good news and tests (the card's edge colour).
-CALM = {EventKind.BACKUP_COMPLETED, EventKind.INSTANCE_PROTECTED, "channel_test"}
+CALM = {
+    EventKind.BACKUP_COMPLETED,
+    EventKind.INSTANCE_PROTECTED,
+    EventKind.RESTORE_COMPLETED,
+    EventKind.REHEARSAL_PASSED,
+    "channel_test",
+}
 
 
 def slack_payload(message: Message) -> dict:

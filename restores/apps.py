@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RestoresConfig(AppConfig):
+    name = "restores"
+    verbose_name = "GeminiDB restores"
