@@ -8,6 +8,7 @@ from webapp.metrics.views import metrics
 
 urlpatterns = [
     path("", include("backups.urls")),
+    path("", include("restores.urls")),
     path("", include("access.urls")),
     path("", include("notifications.urls")),
     path("", include("api.urls")),

@@ -14,6 +14,7 @@ Each reads only the fields its selector loads (`selectors.history.HISTORY_ROW_FI
 """
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -119,7 +120,7 @@ def instance_row(context, row: InstanceRow) -> SafeString:
     return format_html_fast(
         "<tr>"
         '<td data-label="Instance"><a href="{url}"><span class="strong">{name}</span></a>'
-        '<span class="sub mono">{cloud_id}</span></td>'
+        '<span class="sub mono">{cloud_id}</span>{restored}</td>'
         '<td data-label="Status">{status}</td>'
         '<td data-label="Protection">{protection}{policy}</td>'
         '<td data-label="Version">{version}</td>'
@@ -130,6 +131,7 @@ def instance_row(context, row: InstanceRow) -> SafeString:
         name=instance.name,
         url=pk_url(context, "instance_detail", instance),
         cloud_id=instance.cloud_id,
+        restored=_restored_note(instance),
         status=instance_status(instance.status),
         protection=protection_badge(instance),
         policy=_policy_note(instance),
@@ -137,6 +139,20 @@ def instance_row(context, row: InstanceRow) -> SafeString:
         mode=instance.mode or "—",
         last=last_cell,
         action=action,
+    )
+
+
+def _restored_note(instance) -> SafeString:
+    """ "restored from <backup>" on an instance a restore of this console created, linked to that
+    restore; the view marks them (`restores.pages.mark_restored_instances`: one query a page)."""
+    restore = getattr(instance, "restored_from", None)
+    if restore is None:
+        return mark_safe("")
+    return format_html_fast(
+        '<span class="sub restored-from">{what} <a href="{url}">{source}</a></span>',
+        what="rehearsal of" if restore.is_rehearsal else "restored from",
+        url=reverse("restores:restore_detail", args=[restore.pk]),
+        source=restore.backup.name if restore.backup_id else f"{restore.source_instance.name} (point in time)",
     )
 
 

@@ -7,6 +7,7 @@ from access.decorators import login_required
 from backups import live
 from backups.explanations import explain
 from backups.selectors.backups import backup_for, backup_timeline
+from restores.pages import backup_restores
 from webapp.htmx import wants_fragment
 
 
@@ -26,6 +27,7 @@ def backup_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": events,
         "explanation": explain(backup.error_code, backup.error_message),
         "seen": seen,
+        "restores": backup_restores(request.user, backup),
     }
     if fragment:
         response = render(request, "backups/backup_detail.html#live", context)

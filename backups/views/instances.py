@@ -13,6 +13,7 @@ from access.selectors.projects import visible_project_list
 from backups.forms import InstanceFilterForm
 from backups.selectors.instances import instances_page
 from backups.services.sync import projects_sync_request, refresh_throttle
+from restores.pages import mark_restored_instances
 from webapp.htmx import render_page
 
 
@@ -29,6 +30,7 @@ def instance_list(request: HttpRequest) -> HttpResponse:
         protection_status=form.value("protection", ""),
         page=form.value("page", 1),
     )
+    mark_restored_instances(row.instance for group in page.groups for row in group.rows)
     context = {
         "form": form,
         "page": page,

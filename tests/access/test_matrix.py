@@ -15,11 +15,13 @@ from collections.abc import Callable
 import pytest
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from access.models import Invitation, Membership
 from api.models import ApiToken
 from api.services.tokens import token_create
 from notifications.models import Channel
+from restores.models import Restore
 from tests.access.invitations import invite, token_in
 
 from .conftest import HTMX, ROLES, World
@@ -71,6 +73,19 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     # for everyone else it names nothing of theirs, so 286 ends the poll.
     "backups:history_live": {"GET": (LOGIN, 200, 200, 200, 286, 286)},
     "backups:backup_detail": {"GET": MEMBERS},
+    # Restores: project Admins. The world's backup is still running and its instance has no
+    # completed one, so the restore form and "Rehearse now" send an Admin back with the reason.
+    "restores:restore_create": {"GET": (LOGIN, 403, 403, 302, 404, 404), "POST": (LOGIN, 403, 403, 302, 404, 404)},
+    # The point-in-time form and its window: the cloud cannot be reached here, which they say.
+    "restores:restore_point_in_time": {
+        "GET": (LOGIN, 403, 403, 200, 404, 404),
+        "POST": (LOGIN, 403, 403, 200, 404, 404),
+    },
+    "restores:restore_window": {"GET": (LOGIN, 403, 403, 200, 404, 404)},
+    "restores:rehearsal_start": {"POST": (LOGIN, 403, 403, 302, 404, 404)},
+    # An empty form is a valid "no schedule".
+    "restores:rehearsal_schedule": {"POST": (LOGIN, 403, 403, 302, 404, 404)},
+    "restores:restore_detail": {"GET": MEMBERS},
     "access:project_list": {"GET": ADMINS_ANYWHERE},
     "access:project_connect": {"GET": SITE_ADMINS, "POST": SITE_ADMINS},
     "access:project_credentials": {"GET": PROJECT_ADMINS, "POST": PROJECT_ADMINS},
@@ -131,6 +146,12 @@ ARGS: dict[str, Callable[[World], list]] = {
     "notifications:channel_remove": lambda w: [w.project.pk, channel(w).pk],
     "notifications:channel_test": lambda w: [w.project.pk, channel(w).pk],
     "tokens:revoke": lambda w: [api_token(w).pk],
+    "restores:restore_create": lambda w: [w.backup.pk],
+    "restores:restore_point_in_time": lambda w: [w.instance.pk],
+    "restores:restore_window": lambda w: [w.instance.pk],
+    "restores:rehearsal_start": lambda w: [w.instance.pk],
+    "restores:rehearsal_schedule": lambda w: [w.instance.pk],
+    "restores:restore_detail": lambda w: [restore(w).pk],
 }
 QUERY: dict[str, str | Callable[[World], str]] = {
     "backups:backup_validate": "?field=name",
@@ -152,6 +173,17 @@ def invitation(world: World) -> Invitation:
         invitation.token = token_in(invitation.email_message)
         return invitation
     return invite(world.project, NEWCOMER, Role.OPERATOR, by=world.users["admin"])
+
+
+def restore(world: World) -> Restore:
+    """A restore of project A's backup (the same one however often a test asks)."""
+    return Restore.objects.filter(project=world.project).first() or Restore.objects.create(
+        project=world.project,
+        backup=world.backup,
+        source_instance=world.instance,
+        target_name="alpha-restored",
+        requested_at=timezone.now(),
+    )
 
 
 def channel(world: World) -> Channel:

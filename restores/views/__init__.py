@@ -1,0 +1,1 @@
+"""The restore pages, one module per page; `restores/urls.py` maps them."""
