@@ -76,18 +76,42 @@ def running_fingerprint(running: Iterable[RowState]) -> str:
     return fingerprint(*(state.fingerprint for state in running))
 
 
-def detail_fingerprint(backup: Backup, events: Iterable[BackupEvent]) -> str:
-    """What the live part of a backup's page shows: its facts and its timeline."""
+class DetailState(NamedTuple):
+    """What the live part of a backup's page shows besides its timeline, as plain values."""
+
+    row: RowState
+    job_id: str
+    backup_id: str
+    error_code: str
+    error_message: str
+    deleted_in_cloud_at: datetime | None
+    instance_gone_at: datetime | None
+
+    @classmethod
+    def of(cls, backup: Backup) -> "DetailState":
+        return cls(
+            RowState.of(backup),
+            backup.job_id,
+            backup.backup_id,
+            backup.error_code,
+            backup.error_message,
+            backup.deleted_in_cloud_at,
+            backup.instance.gone_at,
+        )
+
+
+def detail_fingerprint(state: DetailState, events: Iterable[tuple]) -> str:
+    """What the live part of a backup's page shows: its facts and its timeline, each event as
+    (pk, kind, at, message)."""
     return fingerprint(
-        RowState.of(backup).fingerprint,
-        backup.job_id,
-        backup.backup_id,
-        backup.error_code,
-        backup.error_message,
-        backup.deleted_in_cloud_at,
-        backup.instance.gone_at,
-        *(f"{event.pk}:{event.kind}:{event.at}:{event.message}" for event in events),
+        state.row.fingerprint,
+        *state[1:],
+        *(f"{pk}:{kind}:{at}:{message}" for pk, kind, at, message in events),
     )
+
+
+def event_values(events: Iterable[BackupEvent]) -> list[tuple]:
+    return [(event.pk, event.kind, event.at, event.message) for event in events]
 
 
 class BadLiveRows(ValueError):

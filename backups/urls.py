@@ -20,4 +20,5 @@ urlpatterns = [
     path("history/instances/", history.history_instance_options, name="history_instance_options"),
     path("history/export.csv", history.history_export, name="history_export"),
     path("backups/<int:pk>/", backup_detail.backup_detail, name="backup_detail"),
+    path("backups/<int:pk>/live/", backup_detail.backup_live, name="backup_live"),
 ]

@@ -268,7 +268,7 @@ def _answer_costs(user) -> dict:
         "history poll, 50 running rows, 1 changed": (poll(one_changed), 200),
         "history poll, 50 running rows, all changed": (poll(all_changed), 200),
         "overview running panel, unchanged": (overview_poll, 204),
-        "running backup's page, unchanged": (detail_poll.group(1), 204),
+        "running backup's page, unchanged": (html.unescape(detail_poll.group(1)), 204),
     }
     costs = {}
     for label, (url, status) in cases.items():

@@ -3,8 +3,8 @@
 
 from django.db import connection
 
-from backups.live import RowState
-from backups.models import Backup, Instance
+from backups.live import DetailState, RowState
+from backups.models import Backup, BackupEvent, Instance
 from backups.selectors.history import HISTORY_ROW_FIELDS
 from backups.selectors.overview import running_in
 
@@ -43,3 +43,23 @@ def history_rows_by_pk(project_ids, pks) -> list[Backup]:
 def running_states(project_ids) -> list[RowState]:
     """What the overview's "running now" panel shows, as plain values, in its order."""
     return [RowState(*values) for values in running_in(project_ids).values_list(*RowState._fields)]
+
+
+_DETAIL_FIELDS = (
+    *RowState._fields,
+    *(field for field in DetailState._fields[1:] if field != "instance_gone_at"),
+    "instance__gone_at",
+    "instance__project_id",
+)
+
+
+def backup_detail_state(project_ids, pk) -> tuple[DetailState, list[tuple]] | None:
+    """What the live part of a backup's page shows, as plain values (an unchanged poll builds
+    no model): its state and its timeline. None when the backup is not in these projects."""
+    row = next(iter(Backup.objects.filter(pk=pk).values_list(*_DETAIL_FIELDS)), None)
+    if row is None or row[-1] not in set(project_ids):
+        return None
+    columns = len(RowState._fields)
+    state = DetailState(RowState(*row[:columns]), *row[columns:-1])
+    events = BackupEvent.objects.filter(backup_id=pk).order_by("at", "id")
+    return state, list(events.values_list("pk", "kind", "at", "message"))

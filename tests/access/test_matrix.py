@@ -73,6 +73,8 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     # for everyone else it names nothing of theirs, so 286 ends the poll.
     "backups:history_live": {"GET": (LOGIN, 200, 200, 200, 286, 286)},
     "backups:backup_detail": {"GET": MEMBERS},
+    # Its live part, polled without a pass here: members sign in and get the part back.
+    "backups:backup_live": {"GET": MEMBERS},
     # Restores: project Admins. The world's backup is still running and its instance has no
     # completed one, so the restore form and "Rehearse now" send an Admin back with the reason.
     "restores:restore_create": {"GET": (LOGIN, 403, 403, 302, 404, 404), "POST": (LOGIN, 403, 403, 302, 404, 404)},
@@ -130,6 +132,7 @@ ARGS: dict[str, Callable[[World], list]] = {
     "backups:backup_create": lambda w: [w.instance.pk],
     "backups:backup_validate": lambda w: [w.instance.pk],
     "backups:backup_detail": lambda w: [w.backup.pk],
+    "backups:backup_live": lambda w: [w.backup.pk],
     "access:project_credentials": lambda w: [w.project.pk],
     "access:team": lambda w: [w.project.pk],
     "access:member_add": lambda w: [w.project.pk],

@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -80,8 +81,9 @@ LIVE_URL = re.compile(r'hx-get="([^"]+)" hx-trigger="every 2s"')
 
 def test_active_backup_page_refreshes_itself_until_it_ends(operator_client, instance):
     backup = BackupFactory(instance=instance, running=True, progress=25)
-    poll_url = LIVE_URL.search(text(operator_client.get(detail_url(backup)))).group(1)
-    assert poll_url.startswith(f"{detail_url(backup)}?seen=")
+    poll_url = unescape(LIVE_URL.search(text(operator_client.get(detail_url(backup)))).group(1))
+    assert poll_url.startswith(f"{detail_url(backup)}live/?seen=")
+    assert "&poll=" in poll_url  # the page's poll pass (access.pollpass)
     # Nothing changed since the page was drawn: nothing to swap.
     unchanged = operator_client.get(poll_url, **HTMX)
     assert unchanged.status_code == 204
@@ -92,7 +94,7 @@ def test_active_backup_page_refreshes_itself_until_it_ends(operator_client, inst
     assert live.status_code == 200
     assert is_fragment(live)
     assert "60% done" in text(live)
-    poll_url = LIVE_URL.search(text(live)).group(1)  # what the swapped part polls next
+    poll_url = unescape(LIVE_URL.search(text(live)).group(1))  # what the swapped part polls next
     assert operator_client.get(poll_url, **HTMX).status_code == 204
     timeline(backup, (BackupEvent.Kind.NOTE, "a new line in the timeline"))
     assert "a new line in the timeline" in text(operator_client.get(poll_url, **HTMX))
@@ -109,9 +111,10 @@ def test_an_unchanged_detail_poll_renders_nothing_and_makes_few_queries(
 ):
     backup = BackupFactory(instance=instance, running=True)
     timeline(backup, *[(BackupEvent.Kind.PROGRESS, f"{n}%") for n in range(30)])
-    poll_url = LIVE_URL.search(text(operator_client.get(detail_url(backup)))).group(1)
-    # The session, the user, their projects, the backup, its timeline: no template.
-    with django_assert_max_num_queries(5):
+    poll_url = unescape(LIVE_URL.search(text(operator_client.get(detail_url(backup)))).group(1))
+    # The backup and its timeline, as plain values: the user and their projects come from the
+    # poll's pass; no model, no template.
+    with django_assert_max_num_queries(2):
         response = operator_client.get(poll_url, **HTMX)
     assert response.status_code == 204
     assert not response.templates
@@ -143,3 +146,11 @@ def test_detail_page_makes_a_bounded_number_of_queries(
     timeline(backup, *[(BackupEvent.Kind.NOTE, f"note {n}") for n in range(events)])
     with django_assert_max_num_queries(10):
         operator_client.get(detail_url(backup))
+
+
+def test_a_backup_poll_answers_only_within_its_passs_projects(operator_client, outsider_client, instance):
+    backup = BackupFactory(instance=instance, running=True)
+    poll_url = unescape(LIVE_URL.search(text(operator_client.get(detail_url(backup)))).group(1))
+    # Someone else's session with this page's pass signs in as themselves: not theirs, 404.
+    assert outsider_client.get(poll_url, **HTMX).status_code == 404
+    assert operator_client.get(poll_url, **HTMX).status_code == 204
