@@ -17,7 +17,7 @@ from backups.models import Backup, Instance
 from restores import validators
 from restores.explanations import explain
 from restores.models import RehearsalSchedule, Restore, RestoreEvent
-from restores.services.rehearsals import rehearsal_problem
+from restores.services.rehearsals import rehearsal_blocker, rehearsal_problem
 from restores.services.requests import restorable_backup_problem
 
 Status = Restore.Status
@@ -112,16 +112,18 @@ def _newest_proven(restores) -> Restore | None:
     return max(proven, key=lambda r: (r.finished_at, r.pk), default=None)
 
 
-def instance_restores(user, instance: Instance) -> InstanceRestores:
-    """The latest restores of the instance, its last proven one and the restore that made it
-    (if one of ours did), in one query; its schedule in another; for Admins, why a rehearsal
-    cannot start now (the service's rule: two more)."""
+def instance_restores(user, instance: Instance, *, last_good: Backup | None) -> InstanceRestores:
+    """The latest restores of the instance, its last proven one, a rehearsal under way and the
+    restore that made it (if one of ours did), in one query; its schedule in another. Why a
+    rehearsal cannot start now (for Admins) comes from those and `last_good`, the instance's
+    last good backup, which its page has read already."""
     of_instance = Restore.objects.filter(source_instance=instance)
     recent_ids = of_instance.order_by("-requested_at", "-id").values("pk")[:RECENT_RESTORES]
     proven_id = _proven(of_instance).values("pk")[:1]
     made_it = Q(project_id=instance.project_id, instance_cloud_id=instance.cloud_id)
+    under_way = Q(source_instance=instance, kind=Restore.Kind.REHEARSAL, status__in=Restore.ACTIVE_STATUSES)
     rows = list(
-        Restore.objects.filter(Q(pk__in=recent_ids) | Q(pk__in=proven_id) | made_it)
+        Restore.objects.filter(Q(pk__in=recent_ids) | Q(pk__in=proven_id) | made_it | under_way)
         .select_related("backup", "source_instance")
         .defer("password")
     )
@@ -137,8 +139,16 @@ def instance_restores(user, instance: Instance) -> InstanceRestores:
         restored_from=instance.restored_from,
         can_restore=can_restore,
         point_in_time=instance.mode == validators.MODE and not instance.gone_at,
-        rehearsal_blocker=rehearsal_problem(instance) if can_restore else None,
+        rehearsal_blocker=_rehearsal_blocker(instance, mine, last_good) if can_restore else None,
     )
+
+
+def _rehearsal_blocker(instance: Instance, mine: list[Restore], last_good: Backup | None) -> str | None:
+    under_way = any(r.is_rehearsal and r.status in Restore.ACTIVE_STATUSES for r in mine)
+    # A good backup the cloud gave no id to cannot be restored: then ask the service's own rule.
+    if last_good is not None and not last_good.backup_id:
+        return rehearsal_problem(instance)
+    return rehearsal_blocker(instance, under_way=under_way, has_backup=last_good is not None)
 
 
 @dataclass

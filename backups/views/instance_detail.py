@@ -37,7 +37,7 @@ def _render(request: HttpRequest, instance, *, policy_form=None, rpo_form=None, 
         "rpo_form": rpo_form or RpoForm(optional=True, initial={"rpo_hours": instance.rpo_hours}),
         "project_rpo_form": RpoForm(optional=False, initial={"rpo_hours": instance.project.rpo_hours}),
         "confirm_off": confirm_off,
-        "restores": instance_restores(request.user, instance),
+        "restores": instance_restores(request.user, instance, last_good=page.last_good),
     }
     fragment = "policy" if policy_form is not None else "rpo" if rpo_form is not None else "page"
     return render_page(request, TEMPLATE, context, fragment=fragment)

@@ -45,13 +45,21 @@ def latest_restorable_backup(instance: Instance) -> Backup | None:
 
 def rehearsal_problem(instance: Instance) -> str | None:
     """Why the instance cannot be rehearsed now, in plain words; None when it can."""
+    under_way = Restore.objects.filter(
+        source_instance=instance, kind=Restore.Kind.REHEARSAL, status__in=Restore.ACTIVE_STATUSES
+    ).exists()
+    return rehearsal_blocker(
+        instance, under_way=under_way, has_backup=under_way or latest_restorable_backup(instance) is not None
+    )
+
+
+def rehearsal_blocker(instance: Instance, *, under_way: bool, has_backup: bool) -> str | None:
+    """`rehearsal_problem` from facts a page has already read."""
     if instance.gone_at is not None:
         return "The instance is no longer in the cloud."
-    if Restore.objects.filter(
-        source_instance=instance, kind=Restore.Kind.REHEARSAL, status__in=Restore.ACTIVE_STATUSES
-    ).exists():
+    if under_way:
         return "A rehearsal of this instance is already under way."
-    if latest_restorable_backup(instance) is None:
+    if not has_backup:
         return "The instance has no completed backup to rehearse a restore of."
     return None
 
