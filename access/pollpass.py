@@ -15,6 +15,7 @@ fresh pass (`PollScope.renewed`), which the answer hands back to the page.
 
 from dataclasses import dataclass
 from functools import wraps
+from typing import cast
 
 from django.conf import settings
 from django.core import signing
@@ -28,6 +29,12 @@ from webapp import logcontext
 POLL_PARAM = "poll"
 POLL_PASS_SECONDS = 60
 _SALT = "access.pollpass"
+
+
+class PollRequest(HttpRequest):
+    """What a view behind `poll_scope` receives (django-stubs' pattern, as in decorators.py)."""
+
+    poll: "PollScope"
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ def poll_scope(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         scope = scope_of(request)
         if scope is not None:
-            request.poll = scope
+            cast(PollRequest, request).poll = scope
             return view(request, *args, **kwargs)
         return signed_in(request, *args, **kwargs)
 
@@ -90,7 +97,7 @@ def _signed_in(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         logcontext.bind(user=request.user.get_username())
         projects = tuple(project.pk for project in visible_project_list(request.user))
-        request.poll = PollScope(project_ids=projects, value=issue(request), renewed=True)
+        cast(PollRequest, request).poll = PollScope(project_ids=projects, value=issue(request), renewed=True)
         return view(request, *args, **kwargs)
 
     return wrapper

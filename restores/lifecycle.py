@@ -83,7 +83,7 @@ def _outcome_record(restore: Restore, message: str) -> None:
     rehearsal = restore.is_rehearsal
     what = "Rehearsal" if rehearsal else f"Restore to {restore.target_name}"
     details = {"restore": restore.pk, "kind": restore.kind, "instance": instance.name, "target": restore.target_name}
-    if restore.backup_id:
+    if restore.backup is not None:
         details["backup"] = restore.backup.name
     if restore.error_code:
         details |= {"error_code": restore.error_code, "reason": restore.error_message[:300]}

@@ -130,13 +130,14 @@ def instance_restores(user, instance: Instance, *, last_good: Backup | None) -> 
     # The last proven one, when it is not among the latest, is older than all of them.
     mine = sorted((r for r in rows if r.source_instance_id == instance.pk), key=lambda r: (r.requested_at, r.pk))
     recent = mine[::-1][:RECENT_RESTORES]
-    instance.restored_from = next((r for r in rows if r.instance_cloud_id == instance.cloud_id), None)
+    restored_from = next((r for r in rows if r.instance_cloud_id == instance.cloud_id), None)
+    instance.restored_from = restored_from  # type: ignore[attr-defined]  # read by the instance row tag
     can_restore = user_can(user, Action.RESTORE, instance.project_id)
     return InstanceRestores(
         last_proven=_newest_proven(mine),
         schedule=RehearsalSchedule.objects.filter(instance=instance).first(),
         recent=recent,
-        restored_from=instance.restored_from,
+        restored_from=restored_from,
         can_restore=can_restore,
         point_in_time=instance.mode == validators.MODE and not instance.gone_at,
         rehearsal_blocker=_rehearsal_blocker(instance, mine, last_good) if can_restore else None,

@@ -95,7 +95,7 @@ class Instance:
             security_group_id=text(data.get("security_group_id")),
             spec_code=next((text(n["spec_code"]) for n in nodes if n.get("spec_code")), ""),
             node_count=len(nodes) if groups else None,
-            volume_size_gb=sum(sizes) if sizes and None not in sizes else None,
+            volume_size_gb=sum(size for size in sizes if size is not None) if sizes and None not in sizes else None,
             storage_engine=text(data.get("engine")),
         )
 

@@ -25,7 +25,7 @@ def backup_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @pollpass.poll_scope
 @require_GET
-def backup_live(request: HttpRequest, pk: int) -> HttpResponse:
+def backup_live(request: pollpass.PollRequest, pk: int) -> HttpResponse:
     """The live part of a backup's page (`backups.live`): 204 while nothing it shows changed,
     the part when something did (or the poll's pass was renewed: `access.pollpass`), 286 once
     the backup has ended. An unchanged answer builds no model."""

@@ -49,7 +49,7 @@ def history(request: HttpRequest) -> HttpResponse:
 
 @pollpass.poll_scope
 @require_GET
-def history_live(request: HttpRequest) -> HttpResponse:
+def history_live(request: pollpass.PollRequest) -> HttpResponse:
     """The history page's one poll for all its active rows (`backups.live`): 204 when none
     changed, else the changed rows as out-of-band swaps; 286 once none is active any more.
     Answered from the poll's pass (`access.pollpass`); a renewed pass goes back to the page."""

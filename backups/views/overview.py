@@ -27,7 +27,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @pollpass.poll_scope
 @require_GET
-def overview_running(request: HttpRequest) -> HttpResponse:
+def overview_running(request: pollpass.PollRequest) -> HttpResponse:
     """The "running now" panel, polled while something runs (`backups.live`): 204 while it
     would show what the page shows, the panel when that changed (or the poll's pass was
     renewed: `access.pollpass`), 286 once nothing runs."""

@@ -111,7 +111,7 @@ def rehearsal_schedule_set(
         schedule = RehearsalSchedule.objects.select_for_update().filter(instance=instance).first()
         if schedule is None:
             schedule = RehearsalSchedule(instance=instance, created_by=user, next_due_at=now)
-        if enabled:
+        if enabled and every_days is not None:  # validated above
             if not schedule.enabled or schedule.every_days != every_days or schedule.pk is None:
                 schedule.next_due_at = now + timedelta(days=every_days)
             schedule.every_days = every_days

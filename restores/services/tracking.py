@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from backups.cloud import CloudError, Job, client_for_project
+from backups.cloud import CloudError, GeminiDBClient, Job, client_for_project
 from backups.cloud import Instance as CloudInstance
 from webapp.logcontext import log_context
 
@@ -41,7 +41,7 @@ def restores_poll() -> int:
     restores = Restore.objects.filter(status__in=FOLLOWED, next_poll_at__lte=now)
     deletes = Restore.objects.filter(cleanup_status=Cleanup.DELETING, next_poll_at__lte=now).exclude(delete_job_id="")
     looked = 0
-    clients = {}
+    clients: dict[int, GeminiDBClient] = {}
     for restore in [*restores.select_related("project"), *deletes.select_related("project")]:
         client = clients.setdefault(restore.project_id, client_for_project(restore.project))
         with log_context(restore_id=restore.pk):
@@ -102,7 +102,7 @@ def _seen(restore: Restore, instance: CloudInstance | None, job: Job | None) -> 
         restore_transition(
             restore.pk, Status.RESTORING, event=RestoreEvent.Kind.NOTE, message="The cloud reports it again"
         )
-    fields = {"last_seen_in_cloud_at": now, "next_poll_at": now + poll_interval()}
+    fields: dict[str, object] = {"last_seen_in_cloud_at": now, "next_poll_at": now + poll_interval()}
     if instance is not None and not restore.instance_cloud_id:
         fields["instance_cloud_id"] = instance.id
     if job and job.progress is not None and job.progress != restore.progress:
