@@ -15,7 +15,7 @@ TEST_RUN_DIR = $(CURDIR)/var/test-run-$$$$
 TEST_CACHE_URL ?= filecache://$(TEST_RUN_DIR)/cache
 TEST_ENV = CACHE_URL=$(TEST_CACHE_URL) CELERY_BROKER_FOLDER=$(TEST_RUN_DIR)/broker TEST_SQLITE_PATH=$(TEST_RUN_DIR)/test.sqlite3 DEBUG=false SECRET_KEY=test-only-secret-key-as-long-as-the-production-check-asks-0123456789 FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWtleS0tLS0tLS0tLS0tLS0tLS0tLS0= SECURE_SSL_REDIRECT=false OUTBOUND_ALLOWED_HOSTS=127.0.0.1
 
-.PHONY: run token test bench lint clean lock typecheck prod-local
+.PHONY: run token test bench lint clean lock typecheck prod-local messages
 
 # Installs exactly the lock file: every transitive dependency pinned with its hashes (pip and
 # setuptools too, so the CLI's editable install needs nothing from outside the lock).
@@ -53,6 +53,16 @@ run: $(STAMP)
 TOKEN_USER ?= operator
 token: $(STAMP)
 	@$(RUN_ENV) $(BIN)/python manage.py create_api_token $(TOKEN_USER) --name "make token"
+
+# Translations: updates every German catalogue from the code (English is the source language),
+# then compiles them. Each app keeps its own in <app>/locale; templates/, webapp/ and the
+# JavaScript go to locale/. Commit the .po and .mo files together (tests/test_i18n.py checks).
+MESSAGES_ARGS := --locale de --add-location file --ignore node_modules --ignore var --ignore tests \
+	--ignore benchmarks --ignore simulator --ignore cli --ignore docs
+messages: $(STAMP)
+	DEBUG=true $(BIN)/python manage.py makemessages $(MESSAGES_ARGS)
+	DEBUG=true $(BIN)/python manage.py makemessages --domain djangojs $(MESSAGES_ARGS)
+	DEBUG=true $(BIN)/python manage.py compilemessages --ignore .venv --ignore node_modules --ignore var
 
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; rm -rf $(TEST_RUN_DIR); exit $$status

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the language cookie, else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -158,7 +160,12 @@ AXES_HANDLER = "access.lockout.AuditingAxesHandler"
 # recorded, then one row per this many minutes, counting the ones in between.
 AUDIT_SIGN_IN_FAILURE_MINUTES = env.float("AUDIT_SIGN_IN_FAILURE_MINUTES", default=15.0)
 
-LANGUAGE_CODE = "en-us"
+# English and German: the language from the browser, or the one a user chose (preferences app).
+# Each app keeps its own catalogue in <app>/locale; the project's templates and webapp/ use locale/.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Times are stored in UTC and shown in the viewer's own time zone (preferences app).
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
