@@ -44,8 +44,6 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    # django.contrib.admin, with the console's admin site (webapp/admin_site.py).
-    "webapp.admin_site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -62,6 +60,11 @@ INSTALLED_APPS = [
     "restores",
     "notifications",
     "api",
+    "preferences",
+    # django.contrib.admin, with the console's admin site (webapp/admin_site.py). After the
+    # console's apps: of two catalogues with the same message the earlier app's wins, and the
+    # admin's German says "Sichern" (back up, to our users) for "Save".
+    "webapp.admin_site.ConsoleAdminConfig",
     # django-ninja serves the API docs' own copy of Swagger UI from its static files: no CDN.
     "ninja",
 ]
@@ -80,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in person's language, time zone and theme, from their session (or cookies).
+    "preferences.middleware.PreferenceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -100,6 +105,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "backups.context_processors.console",
@@ -165,6 +171,13 @@ AUDIT_SIGN_IN_FAILURE_MINUTES = env.float("AUDIT_SIGN_IN_FAILURE_MINUTES", defau
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers as each language writes them (webapp/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["webapp.formats"]
+# The language cookie mirrors a signed-in person's choice (preferences/middleware.py), so the
+# live polls, which never load the session, speak it too.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = not DEBUG
 # Times are stored in UTC and shown in the viewer's own time zone (preferences app).
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("access.urls")),
     path("", include("notifications.urls")),
     path("", include("api.urls")),
+    path("", include("preferences.urls")),
     path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

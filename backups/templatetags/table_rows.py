@@ -16,9 +16,12 @@ Each reads only the fields its selector loads (`selectors.history.HISTORY_ROW_FI
 from django import template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext, pgettext
 
 from backups import protection
+from preferences import formatting
 from backups.live import LIVE_ROW_PARAM, RowState
 from backups.models import Backup
 from backups.selectors.instances import InstanceRow
@@ -37,6 +40,34 @@ from .console import (
 )
 
 register = template.Library()
+
+# The cells' names (read on a phone, where each cell shows its column's name) and the rows'
+# fixed words, escaped once per language rather than once per row.
+_WORDS: dict[str, dict[str, SafeString]] = {}
+
+
+def _words() -> dict[str, SafeString]:
+    language = get_language()
+    words = _WORDS.get(language)
+    if words is None:
+        words = _WORDS[language] = {
+            key: escape(text)
+            for key, text in {
+                "l_instance": pgettext("column", "Instance"),
+                "l_name": pgettext("column", "Name"),
+                "l_status": pgettext("column", "Status"),
+                "l_requester": pgettext("column", "Requested by"),
+                "l_started": pgettext("column", "Started"),
+                "l_duration": pgettext("column", "Duration"),
+                "l_size": pgettext("column", "Size"),
+                "l_protection": pgettext("column", "Protection"),
+                "l_version": pgettext("column", "Version"),
+                "l_mode": pgettext("column", "Mode"),
+                "l_last": pgettext("column", "Last backup"),
+                "create": gettext("Create backup"),
+            }.items()
+        }
+    return words
 
 
 @register.simple_tag(takes_context=True)
@@ -61,17 +92,20 @@ def history_row(context, backup: Backup, oob: bool = False) -> SafeString:
         seconds = max(0, int((timezone.now() - since).total_seconds()))
         started = format_html_fast('<span data-ago="{seconds}">{at}</span>', seconds=seconds, at=started)
     if not backup.started_at:
-        started = format_html_fast('<span class="muted">requested {at}</span>', at=started)
+        # Translators: a backup not started yet; %(at)s is a time such as "3 min ago".
+        requested = escape(gettext("requested %(at)s")) % {"at": started}
+        started = format_html_fast('<span class="muted">{requested}</span>', requested=mark_safe(requested))  # noqa: S308
     return format_html_fast(
         '<tr id="backup-{pk}"{attributes}>'
-        '<td data-label="Instance"><span class="strong">{instance}</span><span class="sub">{project}</span></td>'
-        '<td data-label="Name"><a href="{url}">{name}</a></td>'
-        '<td data-label="Status" class="col-status"><div>{status}</div>{live}</td>'
-        '<td data-label="Requested by">{requester}</td>'
-        '<td data-label="Started">{started}</td>'
-        '<td data-label="Duration" class="num">{duration}</td>'
-        '<td data-label="Size" class="num">{size}</td>'
+        '<td data-label="{l_instance}"><span class="strong">{instance}</span><span class="sub">{project}</span></td>'
+        '<td data-label="{l_name}"><a href="{url}">{name}</a></td>'
+        '<td data-label="{l_status}" class="col-status"><div>{status}</div>{live}</td>'
+        '<td data-label="{l_requester}">{requester}</td>'
+        '<td data-label="{l_started}">{started}</td>'
+        '<td data-label="{l_duration}" class="num">{duration}</td>'
+        '<td data-label="{l_size}" class="num">{size}</td>'
         "</tr>",
+        **_words(),
         pk=backup.pk,
         attributes=mark_safe(attributes),  # noqa: S308 - our own constant attributes
         live=live,
@@ -92,8 +126,9 @@ def instance_row(context, row: InstanceRow) -> SafeString:
     """A row of the instances table: the instance, its last backup, and Create backup, or
     why it is disabled."""
     instance, last = row.instance, row.last_backup
+    words = _words()
     if last is None:
-        last_cell = mark_safe('<span class="muted">Never backed up</span>')
+        last_cell = format_html_fast('<span class="muted">{never}</span>', never=gettext("Never backed up"))
     else:
         last_cell = format_html_fast(
             '<div class="last-backup">{status} <a href="{url}">{name}</a><span class="sub">{when} · {who}</span></div>',
@@ -106,28 +141,31 @@ def instance_row(context, row: InstanceRow) -> SafeString:
     if row.blocker:
         action = format_html_fast(
             '<button class="button" type="button" disabled aria-describedby="why-{pk}" title="{why}">'
-            'Create backup</button><p class="reason" id="why-{pk}">{why}</p>',
+            '{create}</button><p class="reason" id="why-{pk}">{why}</p>',
             pk=instance.pk,
             why=row.blocker,
+            create=words["create"],
         )
     else:
         action = format_html_fast(
             '<a class="button button-primary" href="{url}" hx-get="{url}" hx-target="#dialog-body" '
-            'hx-swap="innerHTML">{icon}Create backup</a>',
+            'hx-swap="innerHTML">{icon}{create}</a>',
             url=pk_url(context, "backup_create", instance),
             icon=icon(context, "plus"),
+            create=words["create"],
         )
     return format_html_fast(
         "<tr>"
-        '<td data-label="Instance"><a href="{url}"><span class="strong">{name}</span></a>'
+        '<td data-label="{l_instance}"><a href="{url}"><span class="strong">{name}</span></a>'
         '<span class="sub mono">{cloud_id}</span>{restored}</td>'
-        '<td data-label="Status">{status}</td>'
-        '<td data-label="Protection">{protection}{policy}</td>'
-        '<td data-label="Version">{version}</td>'
-        '<td data-label="Mode">{mode}</td>'
-        '<td data-label="Last backup">{last}</td>'
+        '<td data-label="{l_status}">{status}</td>'
+        '<td data-label="{l_protection}">{protection}{policy}</td>'
+        '<td data-label="{l_version}">{version}</td>'
+        '<td data-label="{l_mode}">{mode}</td>'
+        '<td data-label="{l_last}">{last}</td>'
         '<td class="col-action">{action}</td>'
         "</tr>",
+        **{key: value for key, value in words.items() if key != "create"},
         name=instance.name,
         url=pk_url(context, "instance_detail", instance),
         cloud_id=instance.cloud_id,
@@ -150,19 +188,32 @@ def _restored_note(instance) -> SafeString:
         return mark_safe("")
     return format_html_fast(
         '<span class="sub restored-from">{what} <a href="{url}">{source}</a></span>',
-        what="rehearsal of" if restore.is_rehearsal else "restored from",
+        what=gettext("rehearsal of") if restore.is_rehearsal else gettext("restored from"),
         url=reverse("restores:restore_detail", args=[restore.pk]),
-        source=restore.backup.name if restore.backup_id else f"{restore.source_instance.name} (point in time)",
+        source=restore.backup.name
+        if restore.backup_id
+        else gettext("%(instance)s (point in time)") % {"instance": restore.source_instance.name},
     )
+
+
+def _window_start(window: str) -> str:
+    """"17:00 CET" of the window "16:00-17:00" (UTC) for a viewer in Berlin."""
+    start, _, rest = formatting.window_text(window).partition("\N{EN DASH}")
+    return f"{start} {rest.partition(' ')[2]}".strip()
 
 
 def _policy_note(instance) -> SafeString:
     """The automated backup policy in a few words under the protection badge; whole on hover."""
     policy = protection.Policy(instance.policy_keep_days, instance.policy_start_time, instance.policy_period)
     if not policy.known:
-        short = "policy not read yet"
+        short = gettext("policy not read yet")
     elif not policy.enabled:
-        short = "automated backups off"
+        short = gettext("automated backups off")
     else:
-        short = f"automated {policy.start_time.partition('-')[0]} UTC, kept {policy.keep_days} d"
+        # Translators: the automated backup policy in a few words: its start time with its zone
+        # ("17:00 CET"), days kept.
+        short = gettext("automated %(start)s, kept %(days)s d") % {
+            "start": _window_start(policy.start_time),
+            "days": policy.keep_days,
+        }
     return format_html_fast('<span class="sub" title="{full}">{short}</span>', full=policy.describe(), short=short)

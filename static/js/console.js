@@ -3,6 +3,26 @@
 (function () {
   "use strict";
 
+  // The texts of the page's language, from Django's JavaScript catalogue (preferences/views.py),
+  // loaded just before this file; English as written here if it failed to load.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (singular, plural, n) { return n === 1 ? singular : plural; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  };
+  function say(format, values) { return interpolate(format, values, true); }
+
+  // The browser's time zone, in which the server shows times (preferences/middleware.py) unless
+  // the person chose one. Set on every page, the sign-in page too, so the first page after
+  // signing in already shows local times; rewritten only when it changed (travel, a new laptop).
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && /^[A-Za-z0-9_+\/-]{1,64}$/.test(zone) && document.cookie.split("; ").indexOf("console_tz=" + zone) < 0) {
+      document.cookie = "console_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax" +
+        (location.protocol === "https:" ? "; Secure" : "");
+    }
+  } catch (error) { /* no Intl: the server's zone (UTC) stays */ }
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var dialog = event.detail.target.closest("dialog");
     if (dialog && !dialog.open) {
@@ -40,19 +60,34 @@
   // server wrote then, so the browser's clock need not agree with the server's.
   var arrived = new WeakMap();
   function two(n) { return (n < 10 ? "0" : "") + n; }
-  var formats = { // as the `duration` filter and `reltime` (backups/templatetags/console.py) write them
+  function duration(seconds) { // as the `duration` filter (backups/templatetags/console.py) writes it
+    if (seconds < 60) return say(gettext("%(seconds)s s"), { seconds: seconds });
+    if (seconds < 3600) {
+      return say(gettext("%(minutes)s min %(seconds)s s"), { minutes: Math.floor(seconds / 60), seconds: two(seconds % 60) });
+    }
+    return say(gettext("%(hours)s h %(minutes)s min"), { hours: Math.floor(seconds / 3600), minutes: two(Math.floor(seconds % 3600 / 60)) });
+  }
+  var formats = { // as the `backup_duration` and `reltime` filters write them
     elapsed: function (seconds) {
-      if (seconds < 60) return seconds + " s so far";
-      if (seconds < 3600) return Math.floor(seconds / 60) + " min " + two(seconds % 60) + " s so far";
-      return Math.floor(seconds / 3600) + " h " + two(Math.floor(seconds % 3600 / 60)) + " min so far";
+      return say(gettext("%(duration)s so far"), { duration: duration(seconds) });
     },
     ago: function (seconds) {
-      if (seconds < 10) return "just now";
-      if (seconds < 60) return seconds + " s ago";
-      if (seconds < 3600) return Math.floor(seconds / 60) + " min ago";
-      if (seconds < 86400) return Math.floor(seconds / 3600) + " h ago";
-      var days = Math.floor(seconds / 86400);
-      return days + " day" + (days > 1 ? "s" : "") + " ago";
+      if (seconds < 10) return gettext("just now");
+      var n, format;
+      if (seconds < 60) {
+        n = seconds;
+        format = ngettext("%(n)s s ago", "%(n)s s ago", n);
+      } else if (seconds < 3600) {
+        n = Math.floor(seconds / 60);
+        format = ngettext("%(n)s min ago", "%(n)s min ago", n);
+      } else if (seconds < 86400) {
+        n = Math.floor(seconds / 3600);
+        format = ngettext("%(n)s h ago", "%(n)s h ago", n);
+      } else {
+        n = Math.floor(seconds / 86400);
+        format = ngettext("%(n)s day ago", "%(n)s days ago", n);
+      }
+      return say(format, { n: n });
     }
   };
   setInterval(function () {
@@ -77,7 +112,7 @@
     if (!source || !navigator.clipboard) return;
     var label = button.textContent;
     navigator.clipboard.writeText(source.value !== undefined ? source.value : source.textContent).then(function () {
-      button.textContent = "Copied";
+      button.textContent = gettext("Copied");
       setTimeout(function () { button.textContent = label; }, 2000);
     });
   });

@@ -3,11 +3,12 @@
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import Context, Template
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -132,3 +133,51 @@ def test_instance_rows_escape_what_the_cloud_named(operator_client, project):
     assert '<span class="strong">&lt;i&gt;orders&lt;/i&gt;</span>' in html
     assert '<td data-label="Mode">&lt;b&gt;</td>' in html
     assert '<td data-label="Version">—</td>' in html
+
+
+def test_relative_times_speak_the_viewers_language():
+    now = timezone.now()
+    with translation.override("de"):
+        assert ">vor 5 min</time>" in console.reltime(now - timedelta(minutes=5))
+        assert ">vor 12 Tagen</time>" in console.reltime(now - timedelta(days=12))
+        assert ">in 5 h</time>" in console.reltime(now + timedelta(hours=5, minutes=1))
+    with translation.override("en"):
+        assert ">in 5 h</time>" in console.reltime(now + timedelta(hours=5, minutes=1))
+        assert ">in 2 days</time>" in console.reltime(now + timedelta(days=2, minutes=1))
+
+
+def test_old_times_show_the_local_date_as_the_language_writes_it():
+    with timezone.override(ZoneInfo("Asia/Tokyo")):
+        with translation.override("de"):
+            assert ">04.02.2020</time>" in console.reltime(datetime(2020, 2, 3, 20, 5, tzinfo=UTC))
+        with translation.override("en"):
+            assert ">2020-02-04</time>" in console.reltime(datetime(2020, 2, 3, 20, 5, tzinfo=UTC))
+
+
+def test_exact_times_are_local_with_utc_on_hover_focus_and_for_screen_readers():
+    moment = datetime(2026, 7, 1, 10, 0, 0, tzinfo=UTC)
+    with timezone.override(ZoneInfo("Europe/Berlin")), translation.override("en"):
+        html = console.exact_time(moment)
+    assert html == (
+        '<time datetime="2026-07-01T10:00:00+00:00" title="2026-07-01 10:00:00 UTC" tabindex="0" '
+        'data-utc="2026-07-01 10:00:00 UTC">2026-07-01 12:00:00 CEST</time>'
+        '<span class="sr-only"> (2026-07-01 10:00:00 UTC)</span>'
+    )
+    # Read in UTC, the time needs no second copy.
+    assert "sr-only" not in console.exact_time(moment)
+
+
+def test_badges_and_cells_follow_the_language_of_each_request():
+    backup = Backup(status="completed")
+    with translation.override("en"):
+        english = console.status_badge(backup)
+    with translation.override("de"):
+        german = console.status_badge(backup)
+    assert ">Completed</span>" in english
+    assert german != english
+
+
+def test_sizes_use_the_languages_decimal_separator():
+    with translation.override("de"):
+        assert console.size_kb(1536 * 1024) == "1,5 GB"
+        assert console.size_kb(1023) == "1023 KB"

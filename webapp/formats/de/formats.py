@@ -1,0 +1,9 @@
+# German as the console writes it: 03.12.2026, 04:12:33 MEZ; 1,5 GB; 12.345.
+DATE_FORMAT = "d.m.Y"
+DATETIME_FORMAT = "d.m.Y, H:i:s T"
+SHORT_DATE_FORMAT = "d.m.Y"
+SHORT_DATETIME_FORMAT = "d.m.Y, H:i"
+TIME_FORMAT = "H:i:s"
+DECIMAL_SEPARATOR = ","
+THOUSAND_SEPARATOR = "."
+NUMBER_GROUPING = 3
