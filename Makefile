@@ -64,7 +64,13 @@ messages: $(STAMP)
 	DEBUG=true $(BIN)/python manage.py makemessages --domain djangojs $(MESSAGES_ARGS)
 	DEBUG=true $(BIN)/python manage.py compilemessages --ignore .venv --ignore node_modules --ignore var
 
-test: $(STAMP)
+# axe-core for the browser tests' accessibility checks, exactly as package-lock.json pins it.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+test: $(STAMP) $(NODE_STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; rm -rf $(TEST_RUN_DIR); exit $$status
 
 # The console as production runs it, on this machine's PostgreSQL and Redis: gunicorn with DEBUG
