@@ -4,6 +4,8 @@ the field are the server's messages."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from webapp.forms import DateRangeFilterForm, FilterForm, FilterSelect, choice_field, date_filter, with_any
 
@@ -14,15 +16,15 @@ from .selectors.history import HistoryChoices, HistoryFilters
 from .services.policies import validate_rpo_hours
 from .validators import validate_backup_policy
 
-NAME_HELP = "4 to 64 characters: letters, digits, - and _, starting with a letter. Unique on this instance."
-DESCRIPTION_HELP = "Required by the cloud. Up to 256 characters, without > ! < \" & ' =."
+NAME_HELP = _("4 to 64 characters: letters, digits, - and _, starting with a letter. Unique on this instance.")
+DESCRIPTION_HELP = _("Required by the cloud. Up to 256 characters, without > ! < \" & ' =.")
 
 
 class BackupRequestForm(forms.Form):
     # No max_length or required here: the validators say it, in the API's words. The
     # template renders the inputs itself, with the htmx attributes of the field check.
-    name = forms.CharField(label="Backup name", required=False, help_text=NAME_HELP)
-    description = forms.CharField(label="Description", required=False, help_text=DESCRIPTION_HELP)
+    name = forms.CharField(label=_("Backup name"), required=False, help_text=NAME_HELP)
+    description = forms.CharField(label=_("Description"), required=False, help_text=DESCRIPTION_HELP)
 
     def __init__(self, *args, instance: Instance, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,42 +42,42 @@ class BackupRequestForm(forms.Form):
 
 
 class InstanceFilterForm(FilterForm):
-    q = forms.CharField(label="Search instances", required=False, max_length=128)
-    project = forms.TypedChoiceField(label="Project", required=False, coerce=int, empty_value=None, widget=FilterSelect)
-    status = forms.ChoiceField(label="Status", required=False, widget=FilterSelect)
-    protection = forms.ChoiceField(
-        label="Protection",
-        required=False,
-        choices=with_any("Any protection", Instance.Protection.choices),
-        widget=FilterSelect,
+    q = forms.CharField(label=_("Search instances"), required=False, max_length=128)
+    project = forms.TypedChoiceField(
+        label=_("Project"), required=False, coerce=int, empty_value=None, widget=FilterSelect
     )
+    status = forms.ChoiceField(label=_("Status"), required=False, widget=FilterSelect)
+    protection = forms.ChoiceField(label=_("Protection"), required=False, widget=FilterSelect)
     # Not rendered as a field: the pager's links carry it, and changing a filter starts again at 1.
     page = forms.IntegerField(required=False, min_value=1)
 
     def __init__(self, *args, projects: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        choice_field(self, "project").choices = with_any("All projects", projects)
-        statuses = [*rules.INSTANCE_STATUS_LABELS.items(), ("gone", "Gone from the cloud")]
-        choice_field(self, "status").choices = with_any("Any status", statuses)
+        # Built per request, in the active language (`with_any` makes the labels plain strings).
+        choice_field(self, "project").choices = with_any(gettext("All projects"), projects)
+        statuses = [*rules.INSTANCE_STATUS_LABELS.items(), ("gone", gettext("Gone from the cloud"))]
+        choice_field(self, "status").choices = with_any(gettext("Any status"), statuses)
+        choice_field(self, "protection").choices = with_any(gettext("Any protection"), Instance.Protection.choices)
 
 
 class HistoryFilterForm(DateRangeFilterForm):
-    q = forms.CharField(label="Backup name", required=False, max_length=64)
-    project = forms.TypedChoiceField(label="Project", required=False, coerce=int, empty_value=None, widget=FilterSelect)
+    q = forms.CharField(label=_("Backup name"), required=False, max_length=64)
+    project = forms.TypedChoiceField(
+        label=_("Project"), required=False, coerce=int, empty_value=None, widget=FilterSelect
+    )
     instance = forms.TypedChoiceField(
-        label="Instance", required=False, coerce=int, empty_value=None, widget=FilterSelect
+        label=_("Instance"), required=False, coerce=int, empty_value=None, widget=FilterSelect
     )
-    status = forms.ChoiceField(
-        label="Status", required=False, choices=with_any("Any status", Backup.Status.choices), widget=FilterSelect
-    )
-    person = forms.ChoiceField(label="Requested by", required=False, widget=FilterSelect)
-    since = date_filter("From")
-    until = date_filter("To")
+    status = forms.ChoiceField(label=_("Status"), required=False, widget=FilterSelect)
+    person = forms.ChoiceField(label=_("Requested by"), required=False, widget=FilterSelect)
+    since = date_filter(_("From"))
+    until = date_filter(_("To"))
 
     def __init__(self, *args, choices: HistoryChoices, options_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        choice_field(self, "project").choices = with_any("All projects", choices.projects)
-        choice_field(self, "instance").choices = with_any("All instances", choices.instances)
+        choice_field(self, "project").choices = with_any(gettext("All projects"), choices.projects)
+        choice_field(self, "instance").choices = with_any(gettext("All instances"), choices.instances)
+        choice_field(self, "status").choices = with_any(gettext("Any status"), Backup.Status.choices)
         if options_url:
             # The page carries only the chosen instance; the rest (a thousand in a big team)
             # arrive in the select's own request once the page is shown, so the page does not
@@ -90,7 +92,7 @@ class HistoryFilterForm(DateRangeFilterForm):
                     "hx-indicator": "this",
                 }
             )
-        choice_field(self, "person").choices = with_any("Anyone", choices.people)
+        choice_field(self, "person").choices = with_any(gettext("Anyone"), choices.people)
 
     def filters(self) -> HistoryFilters:
         """The valid filters; an invalid one is shown at its field and otherwise ignored."""
@@ -118,15 +120,15 @@ class BackupPolicyForm(forms.Form):
     which the service calls too, says what the API accepts."""
 
     keep_days = forms.IntegerField(
-        label="Keep automated backups for (days)", help_text="0 switches automated backups off; 1 to 35 days."
+        label=_("Keep automated backups for (days)"), help_text=_("0 switches automated backups off; 1 to 35 days.")
     )
-    start_time = forms.ChoiceField(label="Backup window", required=False, choices=[("", "—"), *WINDOW_CHOICES])
+    start_time = forms.ChoiceField(label=_("Backup window"), required=False, choices=[("", "—"), *WINDOW_CHOICES])
     period = forms.MultipleChoiceField(
-        label="On these days",
+        label=_("On these days"),
         required=False,
         choices=[(str(day), name) for day, name in DAY_NAMES.items()],
         widget=forms.CheckboxSelectMultiple,
-        help_text="Every day when backups are kept for fewer than 7 days.",
+        help_text=_("Every day when backups are kept for fewer than 7 days."),
     )
     # Switching automated backups off is asked twice: the second post carries this.
     confirm_off = forms.BooleanField(required=False, widget=forms.HiddenInput)
@@ -153,13 +155,13 @@ class BackupPolicyForm(forms.Form):
 
 
 class RpoForm(forms.Form):
-    rpo_hours = forms.IntegerField(label="RPO (hours)", required=False)
+    rpo_hours = forms.IntegerField(label=_("RPO (hours)"), required=False)
 
     def __init__(self, *args, optional: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.optional = optional
         if optional:
-            self.fields["rpo_hours"].help_text = "Empty: the project's RPO."
+            self.fields["rpo_hours"].help_text = _("Empty: the project's RPO.")
 
     def clean(self):
         cleaned = super().clean()

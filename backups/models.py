@@ -7,6 +7,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from access.models import CloudProject
 
@@ -42,9 +45,9 @@ class Instance(models.Model):
     rpo_hours = models.PositiveIntegerField("RPO (hours)", null=True, blank=True)
 
     class Protection(models.TextChoices):
-        PROTECTED = "protected", "Protected"
-        AT_RISK = "at_risk", "At risk"
-        UNPROTECTED = "unprotected", "Unprotected"
+        PROTECTED = "protected", _("Protected")
+        AT_RISK = "at_risk", _("At risk")
+        UNPROTECTED = "unprotected", _("Unprotected")
 
     # Worked out by services/protection.py (rules in protection.py) and stored, so list pages
     # read it from the row. Blank until first assessed, and for gone instances.
@@ -69,19 +72,19 @@ class Backup(models.Model):
     """One backup: requested here, or found in the cloud (automated or made in the console)."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SUBMITTING = "submitting", "Submitting"
-        RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed"
-        UNKNOWN = "unknown", "Unknown"
+        QUEUED = "queued", _("Queued")
+        SUBMITTING = "submitting", _("Submitting")
+        RUNNING = "running", _("Running")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Unknown")
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.SUBMITTING, Status.RUNNING)
 
     class Origin(models.TextChoices):
-        DASHBOARD = "dashboard", "This console"
-        CLOUD_AUTO = "cloud_auto", "Automated (cloud policy)"
-        CLOUD_MANUAL = "cloud_manual", "Manual, outside this console"
+        DASHBOARD = "dashboard", _("This console")
+        CLOUD_AUTO = "cloud_auto", _("Automated (cloud policy)")
+        CLOUD_MANUAL = "cloud_manual", _("Manual, outside this console")
 
     instance = models.ForeignKey(Instance, on_delete=models.PROTECT, related_name="backups")
     name = models.CharField(max_length=64)
@@ -169,24 +172,37 @@ class Backup(models.Model):
         return self.status in self.ACTIVE_STATUSES
 
     @property
+    def already_text(self) -> str:
+        """An active backup's status as the words in "a backup is already …": "queued", "running"."""
+        return str(_ALREADY.get(self.status, self.get_status_display()))
+
+    @property
     def duration(self):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
 
 
+# The statuses as they read after "a backup is already": in German not the status's label.
+_ALREADY: dict[str, Promise] = {
+    Backup.Status.QUEUED: pgettext_lazy("a backup is already …", "queued"),
+    Backup.Status.SUBMITTING: pgettext_lazy("a backup is already …", "submitting"),
+    Backup.Status.RUNNING: pgettext_lazy("a backup is already …", "running"),
+}
+
+
 class BackupEvent(models.Model):
     """One line of a backup's timeline."""
 
     class Kind(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        SUBMITTED = "submitted", "Submitted"
-        RETRY = "retry", "Will retry"
-        PROGRESS = "progress", "Running"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed"
-        UNKNOWN = "unknown", "Lost track"
-        NOTE = "note", "Note"
+        REQUESTED = "requested", _("Requested")
+        SUBMITTED = "submitted", _("Submitted")
+        RETRY = "retry", _("Will retry")
+        PROGRESS = "progress", _("Running")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Lost track")
+        NOTE = "note", _("Note")
 
     backup = models.ForeignKey(Backup, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()

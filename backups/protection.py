@@ -17,11 +17,21 @@ weekdays "1,…,7" (1 = Monday).
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from django.utils.translation import gettext, gettext_lazy, ngettext
+
 PROTECTED = "protected"
 AT_RISK = "at_risk"
 UNPROTECTED = "unprotected"
 
-DAY_NAMES = {1: "Monday", 2: "Tuesday", 3: "Wednesday", 4: "Thursday", 5: "Friday", 6: "Saturday", 7: "Sunday"}
+DAY_NAMES = {
+    1: gettext_lazy("Monday"),
+    2: gettext_lazy("Tuesday"),
+    3: gettext_lazy("Wednesday"),
+    4: gettext_lazy("Thursday"),
+    5: gettext_lazy("Friday"),
+    6: gettext_lazy("Saturday"),
+    7: gettext_lazy("Sunday"),
+}
 
 
 @dataclass(frozen=True)
@@ -55,15 +65,19 @@ class Policy:
     def days_text(self) -> str:
         days = self.days
         if len(days) == 7:
-            return "every day"
-        return ", ".join(DAY_NAMES[d] for d in days) or "no day"
+            return gettext("every day")
+        return ", ".join(str(DAY_NAMES[d]) for d in days) or gettext("no day")
 
     def describe(self) -> str:
         if not self.known:
-            return "not read from the cloud yet"
+            return gettext("not read from the cloud yet")
         if not self.enabled:
-            return "off"
-        return f"{self.days_text()}, {self.start_time} UTC, kept {self.keep_days} days"
+            return gettext("off")
+        return gettext("%(days)s, %(window)s UTC, kept %(keep_days)d days") % {
+            "days": self.days_text(),
+            "window": self.start_time,
+            "keep_days": self.keep_days,
+        }
 
 
 def windows(policy: Policy, after: datetime):
@@ -127,7 +141,9 @@ def when(at: datetime) -> str:
 
 def rpo_text(rpo: timedelta) -> str:
     hours = int(rpo.total_seconds() // 3600)
-    return f"{hours // 24} days" if hours % 24 == 0 and hours >= 48 else f"{hours} hours"
+    if hours % 24 == 0 and hours >= 48:
+        return ngettext("%(count)d day", "%(count)d days", hours // 24) % {"count": hours // 24}
+    return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
 
 
 def expires_at(backup: GoodBackup, policy: Policy) -> datetime | None:
@@ -145,41 +161,56 @@ def assess(facts: Facts) -> Assessment:
     kept = [b for b in facts.good if (expires_at(b, policy) or now + rpo) > now]
     within = [b for b in kept if b.finished_at >= now - rpo]
     if not within:
-        latest = f"The latest good backup is from {when(kept[0].finished_at)}" if kept else "It has none"
-        step = "Create a backup now."
-        if not policy.enabled:
-            step += " Switch the automated backup policy on so that it stays protected."
-        return Assessment(UNPROTECTED, f"No completed backup in the last {rpo_text(rpo)} (its RPO). {latest}.", step)
+        rpo_words = rpo_text(rpo)
+        if kept:
+            reason = gettext(
+                "No completed backup in the last %(rpo)s (its RPO). The latest good backup is from %(when)s."
+            ) % {"rpo": rpo_words, "when": when(kept[0].finished_at)}
+        else:
+            reason = gettext("No completed backup in the last %(rpo)s (its RPO). It has none.") % {"rpo": rpo_words}
+        if policy.enabled:
+            step = gettext("Create a backup now.")
+        else:
+            step = gettext("Create a backup now. Switch the automated backup policy on so that it stays protected.")
+        return Assessment(UNPROTECTED, reason, step)
     newest = within[0]
     deadline = newest.finished_at + rpo
     if not policy.known:
         return Assessment(
             AT_RISK,
-            "The console has not read the instance's automated backup policy yet.",
-            "Refresh from the cloud; the policy is read with the instance list.",
+            gettext("The console has not read the instance's automated backup policy yet."),
+            gettext("Refresh from the cloud; the policy is read with the instance list."),
         )
     if not policy.enabled:
         return Assessment(
             AT_RISK,
-            f"The automated backup policy is off: nothing backs the instance up after {newest.name}, "
-            f"and it leaves its RPO at {when(deadline)}.",
-            "An admin can switch the policy on on this page; until then, create backups by hand.",
+            gettext(
+                "The automated backup policy is off: nothing backs the instance up after %(backup)s, "
+                "and it leaves its RPO at %(deadline)s."
+            )
+            % {"backup": newest.name, "deadline": when(deadline)},
+            gettext("An admin can switch the policy on on this page; until then, create backups by hand."),
         )
     if facts.latest_failed:
         return Assessment(
             AT_RISK,
-            f"The latest backup, {facts.latest_failed}, did not complete.",
-            "Open it for the cloud's reason; if the instance is healthy, create a backup now.",
+            gettext("The latest backup, %(backup)s, did not complete.") % {"backup": facts.latest_failed},
+            gettext("Open it for the cloud's reason; if the instance is healthy, create a backup now."),
         )
     # A backup is due when its window opens (the open one, if the instance is inside a window).
     window = next_window(policy, now)
     due = window[0] if window else None
     if due is None or due > deadline:
+        if due is None:
+            reason = gettext(
+                "The next automated backup is due never, after the instance leaves its RPO at %(deadline)s."
+            ) % {"deadline": when(deadline)}
+        else:
+            reason = gettext(
+                "The next automated backup is due %(due)s, after the instance leaves its RPO at %(deadline)s."
+            ) % {"due": when(due), "deadline": when(deadline)}
         return Assessment(
-            AT_RISK,
-            f"The next automated backup is due {when(due) if due else 'never'}, after the instance leaves "
-            f"its RPO at {when(deadline)}.",
-            "Create a backup before then, or an admin can make the policy run more often.",
+            AT_RISK, reason, gettext("Create a backup before then, or an admin can make the policy run more often.")
         )
     expiries = [expires_at(b, policy) for b in within]
     known = [expiry for expiry in expiries if expiry is not None]
@@ -187,13 +218,25 @@ def assess(facts: Facts) -> Assessment:
     if last_expiry is not None and last_expiry < due:
         return Assessment(
             AT_RISK,
-            f"The backups that keep it within its RPO expire at {when(last_expiry)}, before the next automated "
-            f"backup is due ({when(due)}).",
-            "An admin can keep automated backups longer (retention days), or create a manual backup.",
+            gettext(
+                "The backups that keep it within its RPO expire at %(expiry)s, before the next automated "
+                "backup is due (%(due)s)."
+            )
+            % {"expiry": when(last_expiry), "due": when(due)},
+            gettext("An admin can keep automated backups longer (retention days), or create a manual backup."),
         )
     return Assessment(
         PROTECTED,
-        f"{newest.name} completed {when(newest.finished_at)}, within its RPO of {rpo_text(rpo)}; "
-        f"the automated policy runs {policy.days_text()} at {policy.start_time} UTC.",
-        "Nothing to do.",
+        gettext(
+            "%(backup)s completed %(when)s, within its RPO of %(rpo)s; "
+            "the automated policy runs %(days)s at %(window)s UTC."
+        )
+        % {
+            "backup": newest.name,
+            "when": when(newest.finished_at),
+            "rpo": rpo_text(rpo),
+            "days": policy.days_text(),
+            "window": policy.start_time,
+        },
+        gettext("Nothing to do."),
     )

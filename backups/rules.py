@@ -4,24 +4,26 @@ enforce. (The life a backup may lead once requested is `lifecycle.py`.)
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import Backup, Instance
 from .validators import validate_backup_description, validate_backup_name
 
 # Instance statuses from querying_instances_and_details.rst, as the console shows them.
 INSTANCE_STATUS_LABELS = {
-    "normal": "Available",
-    "abnormal": "Abnormal",
-    "creating": "Creating",
-    "frozen": "Frozen",
-    "data_disk_full": "Storage full",
-    "createfail": "Creation failed",
-    "enlargefail": "Node addition failed",
+    "normal": _("Available"),
+    "abnormal": _("Abnormal"),
+    "creating": _("Creating"),
+    "frozen": _("Frozen"),
+    "data_disk_full": _("Storage full"),
+    "createfail": _("Creation failed"),
+    "enlargefail": _("Node addition failed"),
 }
 
 
 def instance_status_label(status: str) -> str:
-    return INSTANCE_STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    return str(INSTANCE_STATUS_LABELS.get(status, status.replace("_", " ").capitalize()))
 
 
 def active_backup(instance: Instance) -> Backup | None:
@@ -39,13 +41,20 @@ def instance_backup_blocker(instance: Instance, running: Backup | None) -> str |
     them in one query.
     """
     if instance.gone_at:
-        return "This instance no longer exists in the cloud."
+        return gettext("This instance no longer exists in the cloud.")
     if instance.status != Instance.BACKUP_ALLOWED_STATUS:
-        return f"The instance is {instance_status_label(instance.status)}; only Available instances can be backed up."
+        return gettext("The instance is %(status)s; only Available instances can be backed up.") % {
+            "status": instance_status_label(instance.status)
+        }
     if running is not None:
         who = running.requested_by.get_full_name() or running.requested_by.username if running.requested_by else None
-        by = f" (requested by {who})" if who else ""
-        return f"A backup is already {running.get_status_display().lower()} on this instance{by}."
+        status = running.already_text
+        if who:
+            return gettext("A backup is already %(status)s on this instance (requested by %(person)s).") % {
+                "status": status,
+                "person": who,
+            }
+        return gettext("A backup is already %(status)s on this instance.") % {"status": status}
     return None
 
 
@@ -63,7 +72,7 @@ def validate_backup_request(*, instance: Instance, name: str, description: str) 
     if "name" not in errors and name_taken(instance, name):
         errors["name"] = [
             ValidationError(
-                "This instance already has a backup named %(name)s from this console. Choose another name.",
+                _("This instance already has a backup named %(name)s from this console. Choose another name."),
                 code="unique",
                 params={"name": name},
             )

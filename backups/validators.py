@@ -9,6 +9,7 @@ the ones the server enforces.
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from .cloud.types import BackupPolicy
 
@@ -25,19 +26,19 @@ _NAME_CHARACTERS = re.compile(r"[A-Za-z0-9_-]*")
 def validate_backup_name(name: str) -> None:
     """4 to 64 characters, starting with a letter; letters, digits, hyphens and underscores."""
     if not name:
-        raise ValidationError("Enter a name for the backup.", code="required")
+        raise ValidationError(_("Enter a name for the backup."), code="required")
     if len(name) < NAME_MIN_LENGTH or len(name) > NAME_MAX_LENGTH:
         raise ValidationError(
-            "The name must be %(min)d to %(max)d characters long (it has %(length)d).",
+            _("The name must be %(min)d to %(max)d characters long (it has %(length)d)."),
             code="length",
             params={"min": NAME_MIN_LENGTH, "max": NAME_MAX_LENGTH, "length": len(name)},
         )
     if not _NAME_START.match(name):
-        raise ValidationError("The name must start with a letter (A-Z or a-z).", code="start")
+        raise ValidationError(_("The name must start with a letter (A-Z or a-z)."), code="start")
     if not _NAME_CHARACTERS.fullmatch(name):
         bad = sorted({c for c in name if not _NAME_CHARACTERS.fullmatch(c)})
         raise ValidationError(
-            "The name may contain only letters, digits, hyphens (-) and underscores (_), not %(bad)s.",
+            _("The name may contain only letters, digits, hyphens (-) and underscores (_), not %(bad)s."),
             code="characters",
             params={"bad": " ".join(repr(c) for c in bad)},
         )
@@ -46,20 +47,20 @@ def validate_backup_name(name: str) -> None:
 def validate_backup_description(description: str) -> None:
     """Mandatory, at most 256 characters, none of > ! < " & ' =."""
     if not description or not description.strip():
-        raise ValidationError("Enter a description: the cloud requires one.", code="required")
+        raise ValidationError(_("Enter a description: the cloud requires one."), code="required")
     if "\x00" in description:
         # Django's own words and code (the form's CharField says the same); no database text holds NUL.
-        raise ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
+        raise ValidationError(_("Null characters are not allowed."), code="null_characters_not_allowed")
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise ValidationError(
-            "The description may be at most %(max)d characters long (it has %(length)d).",
+            _("The description may be at most %(max)d characters long (it has %(length)d)."),
             code="length",
             params={"max": DESCRIPTION_MAX_LENGTH, "length": len(description)},
         )
     bad = sorted(set(description) & set(DESCRIPTION_FORBIDDEN_CHARACTERS))
     if bad:
         raise ValidationError(
-            "The description may not contain %(bad)s (the cloud forbids > ! < \" & ' =).",
+            _("The description may not contain %(bad)s (the cloud forbids > ! < \" & ' =)."),
             code="characters",
             params={"bad": " ".join(bad)},
         )
@@ -97,8 +98,10 @@ def validate_backup_policy(keep_days, start_time, period) -> BackupPolicy:
     period, period_error = _normalised_period(period)
     if period_error is None and not keep_days_error and keep_days < KEEP_DAYS_ANY_PERIOD and period != ALL_DAYS:
         period_error = ValidationError(
-            "Backups kept fewer than %(days)d days must be taken every day: choose all seven days, "
-            "or keep them %(days)d days or more.",
+            _(
+                "Backups kept fewer than %(days)d days must be taken every day: choose all seven days, "
+                "or keep them %(days)d days or more."
+            ),
             code="every_day",
             params={"days": KEEP_DAYS_ANY_PERIOD},
         )
@@ -111,10 +114,10 @@ def validate_backup_policy(keep_days, start_time, period) -> BackupPolicy:
 
 def _keep_days_error(keep_days) -> ValidationError | None:
     if keep_days is None or keep_days == "":
-        return ValidationError("Enter how many days to keep automated backups (0 turns them off).", code="required")
+        return ValidationError(_("Enter how many days to keep automated backups (0 turns them off)."), code="required")
     if isinstance(keep_days, bool) or not isinstance(keep_days, int) or not 0 <= keep_days <= KEEP_DAYS_MAX:
         return ValidationError(
-            "Automated backups are kept 0 to %(max)d days (0 turns them off).",
+            _("Automated backups are kept 0 to %(max)d days (0 turns them off)."),
             code="range",
             params={"max": KEEP_DAYS_MAX},
         )
@@ -123,17 +126,17 @@ def _keep_days_error(keep_days) -> ValidationError | None:
 
 def _window_error(start_time) -> ValidationError | None:
     if not start_time:
-        return ValidationError("Choose the backup window: automated backups need one.", code="required")
+        return ValidationError(_("Choose the backup window: automated backups need one."), code="required")
     found = _WINDOW.fullmatch(start_time) if isinstance(start_time, str) else None
     if found is None or int(found[1]) > 23 or int(found[3]) > 23:
-        return ValidationError("Enter the window as hh:mm-HH:MM in UTC, e.g. 01:00-02:00.", code="format")
+        return ValidationError(_("Enter the window as hh:mm-HH:MM in UTC, e.g. 01:00-02:00."), code="format")
     start_hour, start_minute, end_hour, end_minute = found.groups()
     if start_minute not in WINDOW_MINUTES or end_minute not in WINDOW_MINUTES:
-        return ValidationError("The window must start on the hour or at :15, :30 or :45.", code="minutes")
+        return ValidationError(_("The window must start on the hour or at :15, :30 or :45."), code="minutes")
     if int(end_hour) != (int(start_hour) + 1) % 24 or end_minute != start_minute:
         expected = f"{start_hour}:{start_minute}-{(int(start_hour) + 1) % 24:02}:{start_minute}"
         return ValidationError(
-            "The window must be exactly one hour long: %(expected)s.", code="length", params={"expected": expected}
+            _("The window must be exactly one hour long: %(expected)s."), code="length", params={"expected": expected}
         )
     return None
 
@@ -146,13 +149,13 @@ def _normalised_period(period) -> tuple[str, ValidationError | None]:
         except TypeError:
             period = None
     if not period:
-        return "", ValidationError("Choose at least one day of the week.", code="required")
+        return "", ValidationError(_("Choose at least one day of the week."), code="required")
     if not _PERIOD.fullmatch(period):
         return "", ValidationError(
-            "Enter the days as digits from 1 (Monday) to 7 (Sunday), separated by commas, e.g. 1,3,5.",
+            _("Enter the days as digits from 1 (Monday) to 7 (Sunday), separated by commas, e.g. 1,3,5."),
             code="format",
         )
     days = period.split(",")
     if len(set(days)) != len(days):
-        return "", ValidationError("Choose each day only once.", code="duplicate")
+        return "", ValidationError(_("Choose each day only once."), code="duplicate")
     return ",".join(sorted(days)), None

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Field, Func, QuerySet, Value
 from django.db.models.functions import Upper
 from django.db.models.lookups import GreaterThan, LessThan
+from django.utils.translation import gettext
 
 from access.selectors.projects import visible_project_list
 from backups.models import Backup, Instance
@@ -219,5 +220,8 @@ def history_choices(user, *, instance: int | None = None) -> HistoryChoices:
         .order_by("first_name", "last_name", "username")
         .values_list("pk", "username", "first_name", "last_name")
     ]
-    people += [(PERSON_AUTOMATED, "Automated (cloud policy)"), (PERSON_CLOUD_CONSOLE, "Cloud console (manual)")]
+    people += [
+        (PERSON_AUTOMATED, gettext("Automated (cloud policy)")),
+        (PERSON_CLOUD_CONSOLE, gettext("Cloud console (manual)")),
+    ]
     return HistoryChoices(projects, instances, people)

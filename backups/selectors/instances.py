@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from access.models import CloudProject
 from access.permissions import Action, user_can
@@ -158,7 +159,7 @@ def instances_page(
         if group.can_backup:
             blocker = rules.instance_backup_blocker(instance, active)
         else:
-            blocker = f"Your role ({group.role}) cannot create backups."
+            blocker = gettext("Your role (%(role)s) cannot create backups.") % {"role": group.role}
         row = InstanceRow(instance, by_pk.get(instance.last_backup_id), active, blocker)
         (group.gone if instance.gone_at else group.rows).append(row)
     # A project with nothing to list says so once, on the first page.

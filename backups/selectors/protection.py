@@ -1,18 +1,19 @@
 """What the instance page shows about one instance's protection, and the counts per status
 for the overview. The status itself is stored on the instance (services/protection.py), so
-these read it; nothing here works it out again."""
+these read it; only a page in another language than the stored words works it out again."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from access.permissions import Action, user_can
 from access.selectors.projects import visible_project_list
 from backups import protection
 from backups.models import Backup, Instance
-from backups.services.protection import policy_of
+from backups.services.protection import instance_protection_assess, policy_of
 
 Status = Backup.Status
 Protection = Instance.Protection
@@ -39,6 +40,9 @@ class InstancePage:
     expiring: list[ExpiringBackup]
     recent: list[Backup]
     can_manage: bool
+    # The stored reason and next step, in the language of the page (see `_protection_words`).
+    protection_reason: str
+    protection_next_step: str
 
     @property
     def rpo_text(self) -> str:
@@ -75,7 +79,24 @@ def instance_page(user, instance: Instance, now: datetime | None = None) -> Inst
         expiring=expiring,
         recent=recent,
         can_manage=user_can(user, Action.MANAGE, instance.project_id),
+        **_protection_words(instance, now),
     )
+
+
+def _protection_words(instance: Instance, now: datetime) -> dict[str, str]:
+    """The instance's protection reason and next step as the page's language says them.
+
+    They are stored in the source language (the worker writes them, and notifications and the API
+    send them on). A page in another language works the assessment out again in its own (two
+    queries) and shows it when it agrees with the stored status; otherwise the stored words."""
+    stored = {"protection_reason": instance.protection_reason, "protection_next_step": instance.protection_next_step}
+    language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    if not instance.protection_status or instance.gone_at or language == settings.LANGUAGE_CODE.split("-")[0]:
+        return stored
+    fresh = instance_protection_assess(instance, now)
+    if fresh.status != instance.protection_status:
+        return stored
+    return {"protection_reason": fresh.reason, "protection_next_step": fresh.next_step}
 
 
 @dataclass

@@ -19,7 +19,8 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from access.models import AuditEvent, CloudProject
 from access.services import audit
@@ -36,6 +37,7 @@ from backups.cloud import (
     client_for_project,
 )
 from backups.models import Instance
+from backups.protection import Policy
 from backups.services.protection import instance_protection_update, policy_of
 from backups.validators import validate_backup_policy
 from notifications.events import EventKind, notify
@@ -58,18 +60,18 @@ class PolicyChange:
 
 def _failure(error: Exception) -> str:
     if isinstance(error, AuthenticationFailed):
-        return "The cloud refused the project's IAM credentials. A project admin should check them."
+        return gettext("The cloud refused the project's IAM credentials. A project admin should check them.")
     if isinstance(error, Forbidden):
-        return "The project's IAM user may not change backup policies. Grant it GeminiDB permissions."
+        return gettext("The project's IAM user may not change backup policies. Grant it GeminiDB permissions.")
     if isinstance(error, InstanceBusy):
-        return "The instance is busy with another operation. Try again when it shows Available."
+        return gettext("The instance is busy with another operation. Try again when it shows Available.")
     if isinstance(error, InstanceNotFound):
-        return "The cloud no longer knows this instance. Refresh the instance list."
+        return gettext("The cloud no longer knows this instance. Refresh the instance list.")
     if isinstance(error, Throttled):
-        return "The cloud is limiting calls for this project right now. Try again in a minute."
+        return gettext("The cloud is limiting calls for this project right now. Try again in a minute.")
     if isinstance(error, CloudUnavailable | requests.RequestException):
-        return "The cloud did not answer in time. Try again in a minute."
-    return f"The cloud refused the policy: {error}."
+        return gettext("The cloud did not answer in time. Try again in a minute.")
+    return gettext("The cloud refused the policy: %(error)s.") % {"error": error}
 
 
 def instance_policy_change(*, instance: Instance, user, keep_days, start_time: str, period: str) -> PolicyChange:
@@ -109,7 +111,7 @@ def instance_policy_change(*, instance: Instance, user, keep_days, start_time: s
             actor=user,
             project=instance.project,
             target=instance.name,
-            details={"instance": instance.name, "old": old.describe(), "new": new.describe()},
+            details={"instance": instance.name, **_described(old=old, new=new)},
         )
         instance_protection_update(instance_id=instance.pk)
     return PolicyChange(old.describe(), new.describe())
@@ -124,7 +126,10 @@ def validate_rpo_hours(hours, *, optional: bool = False) -> None:
         return
     if hours is None or not RPO_MIN_HOURS <= hours <= RPO_MAX_HOURS:
         raise ValidationError(
-            {"rpo_hours": f"Enter a number of hours from {RPO_MIN_HOURS} to {RPO_MAX_HOURS} (35 days)."}
+            {
+                "rpo_hours": gettext("Enter a number of hours from %(min)d to %(max)d (35 days).")
+                % {"min": RPO_MIN_HOURS, "max": RPO_MAX_HOURS}
+            }
         )
 
 
@@ -200,7 +205,7 @@ def instance_policy_sync(*, instance: Instance, client) -> bool:
             AuditEvent.Action.POLICY_CHANGED_OUTSIDE,
             project=instance.project,
             target=instance.name,
-            details={"instance": instance.name, "old": before.describe(), "new": after.describe()},
+            details={"instance": instance.name, **_described(old=before, new=after)},
         )
         notify(
             kind=EventKind.POLICY_CHANGED_OUTSIDE,
@@ -210,3 +215,9 @@ def instance_policy_sync(*, instance: Instance, client) -> bool:
             reason=reason,
         )
     return True
+
+
+def _described(**policies: Policy) -> dict[str, str]:
+    """The policies in words for the audit trail, which is stored in the source language."""
+    with translation.override(None):
+        return {key: policy.describe() for key, policy in policies.items()}

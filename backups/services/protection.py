@@ -10,7 +10,7 @@ status and when it changed, so reporting the same change twice (two workers) not
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from backups import protection
 from backups.models import Backup, Instance
@@ -56,6 +56,12 @@ def _facts(instance: Instance, now) -> protection.Facts:
     )
 
 
+def instance_protection_assess(instance: Instance, now) -> protection.Assessment:
+    """The instance's protection worked out now, in the active language. Stores nothing: the
+    stored reason is in the source language, and a page in another language asks again."""
+    return protection.assess(_facts(instance, now))
+
+
 def instance_protection_update(*, instance_id: int, now=None) -> bool:
     """Work out the instance's protection again; store it, and notify if the status changed.
     Returns whether it changed. Gone instances are left as they are."""
@@ -63,7 +69,9 @@ def instance_protection_update(*, instance_id: int, now=None) -> bool:
     instance = Instance.objects.select_related("project").filter(pk=instance_id, gone_at__isnull=True).first()
     if instance is None:
         return False
-    result = protection.assess(_facts(instance, now))
+    # Stored and sent on, so in the source language whatever language the request speaks.
+    with translation.override(None):
+        result = instance_protection_assess(instance, now)
     if result.status == instance.protection_status:
         if (result.reason, result.next_step) != (instance.protection_reason, instance.protection_next_step):
             Instance.objects.filter(pk=instance.pk, protection_status=result.status).update(

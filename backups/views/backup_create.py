@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -30,7 +31,9 @@ def backup_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 form.add_error(None, error)
             else:
                 messages.success(
-                    request, f"Backup {backup.name} of {instance.name} requested. It starts within a few seconds."
+                    request,
+                    _("Backup %(backup)s of %(instance)s requested. It starts within a few seconds.")
+                    % {"backup": backup.name, "instance": instance.name},
                 )
                 url = reverse("backups:backup_detail", args=[backup.pk])
                 return HttpResponseClientRedirect(url) if htmx_of(request) else redirect(url)
@@ -40,7 +43,7 @@ def backup_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             instance=instance,
             initial={
                 "name": suggested_backup_name(instance),
-                "description": f"Manual backup requested by {who}",
+                "description": _("Manual backup requested by %(person)s") % {"person": who},
             },
         )
     context = {"instance": instance, "form": form, "preflight": preflight(instance)}

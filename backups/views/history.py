@@ -2,6 +2,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 from django_htmx.http import HTMX_STOP_POLLING
 
@@ -75,7 +76,7 @@ def history_live(request: pollpass.PollRequest) -> HttpResponse:
 def history_instance_options(request: HttpRequest) -> HttpResponse:
     """The instance filter's options, which the history page loads once it is shown; `instance`
     (the select's own value) stays selected."""
-    choices = with_any("All instances", history_selectors.instance_choices(request.user))
+    choices = with_any(gettext("All instances"), history_selectors.instance_choices(request.user))
     return HttpResponse(options_html(choices, {request.GET.get("instance", "")}))
 
 

@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from access.decorators import login_required, require
@@ -74,9 +76,13 @@ def instance_policy(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error(None, error)
         return _render(request, instance, policy_form=form)
     except policies.PolicyChangeFailed as error:
-        form.add_error(None, f"{error} The policy was not changed.")
+        form.add_error(None, _("%(error)s The policy was not changed.") % {"error": error})
         return _render(request, instance, policy_form=form)
-    messages.success(request, f"Automated backups of {instance.name}: {change.new} (were: {change.old}).")
+    messages.success(
+        request,
+        _("Automated backups of %(instance)s: %(new)s (were: %(old)s).")
+        % {"instance": instance.name, "new": change.new, "old": change.old},
+    )
     return redirect("backups:instance_detail", pk=instance.pk)
 
 
@@ -90,7 +96,12 @@ def instance_rpo(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _render(request, instance, rpo_form=form)
     policies.instance_rpo_change(instance=instance, user=request.user, rpo_hours=form.cleaned_data["rpo_hours"])
-    messages.success(request, f"The RPO of {instance.name} is now {instance.effective_rpo_hours} hours.")
+    hours = instance.effective_rpo_hours
+    messages.success(
+        request,
+        ngettext("The RPO of %(name)s is now %(hours)d hour.", "The RPO of %(name)s is now %(hours)d hours.", hours)
+        % {"name": instance.name, "hours": hours},
+    )
     return redirect("backups:instance_detail", pk=instance.pk)
 
 
@@ -103,7 +114,12 @@ def project_rpo(request: HttpRequest, pk: int) -> HttpResponse:
     form = RpoForm(request.POST, optional=False)
     if form.is_valid():
         policies.project_rpo_change(project=project, user=request.user, rpo_hours=form.cleaned_data["rpo_hours"])
-        messages.success(request, f"The RPO of {project.name} is now {project.rpo_hours} hours.")
+        hours = project.rpo_hours
+        messages.success(
+            request,
+            ngettext("The RPO of %(name)s is now %(hours)d hour.", "The RPO of %(name)s is now %(hours)d hours.", hours)
+            % {"name": project.name, "hours": hours},
+        )
     else:
         messages.error(request, " ".join(str(error) for error in form.errors.get("rpo_hours", form.non_field_errors())))
     back = request.POST.get("next", "")

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from access.decorators import login_required
@@ -53,19 +54,26 @@ def instances_refresh(request: HttpRequest) -> HttpResponse:
         minutes = -(-throttle.seconds_left() // 60)
         messages.error(
             request,
-            f"You have refreshed {throttle.limit} times in the last few minutes. "
-            f"The worker syncs every project on its own; try again in {minutes} min.",
+            _(
+                "You have refreshed %(times)d times in the last few minutes. "
+                "The worker syncs every project on its own; try again in %(minutes)d min."
+            )
+            % {"times": throttle.limit, "minutes": minutes},
         )
     else:
         requested = projects_sync_request(projects=projects)
         if requested.queued:
             messages.info(
                 request,
-                f"Refreshing {_names(requested.queued)} from the cloud. "
-                "New, changed and removed instances appear here within a minute.",
+                _(
+                    "Refreshing %(projects)s from the cloud. "
+                    "New, changed and removed instances appear here within a minute."
+                )
+                % {"projects": _names(requested.queued)},
             )
         if requested.under_way:
-            messages.info(request, f"A refresh of {_names(requested.under_way)} is already under way.")
+            names = _names(requested.under_way)
+            messages.info(request, _("A refresh of %(projects)s is already under way.") % {"projects": names})
     # Back to the list as the user left it: htmx may have changed the filters since the page loaded.
     back = urlsplit(request.headers.get("Referer", ""))
     query = QueryDict(back.query).urlencode() if back.path == reverse("backups:instances") else ""

@@ -17,6 +17,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     overview = overview_for(request.user)
     context = {
         "overview": overview,
+        # One value for the translated sentence "Backups of 2 cloud projects: a, b."
+        "project_names": ", ".join(project.name for project in overview.projects),
         "running": overview.running,
         "running_seen": live.running_fingerprint(map(live.RowState.of, overview.running)),
         "protection": protection_counts(request.user),
