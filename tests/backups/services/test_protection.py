@@ -83,7 +83,9 @@ def test_a_completed_backup_protects_it_again_and_says_so(instance):
 
 
 def test_a_failed_backup_notifies_once_and_puts_the_instance_at_risk(instance):
-    BackupFactory(instance=instance, finished_at=ago(hours=3), requested_at=ago(hours=4))
+    # Just finished: protected at any time of day (3 hours back, the daily window could come
+    # after the RPO deadline, and the instance would be at risk before the failure).
+    BackupFactory(instance=instance, finished_at=ago(minutes=1), requested_at=ago(hours=2))
     instance_protection_update(instance_id=instance.pk)
     backup = BackupFactory(instance=instance, running=True)
     for _ in range(2):  # a late poll reports the same failure again
