@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from access.services import accounts, site_admin
 from webapp.admin_site import ReadOnlyAdmin
@@ -123,12 +124,12 @@ class ConsoleUserAdmin(UserAdmin):
         user = self.get_object(request, unquote(object_id))
         refusal = user is not None and site_admin.account_delete_refusal(user=user, by=request.user)
         if refusal:
-            self.message_user(request, f"Not deleted: {refusal}", messages.ERROR)
+            self.message_user(request, _("Not deleted: %(reason)s") % {"reason": refusal}, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:auth_user_change", args=[user.pk]))
         try:
             return super().delete_view(request, object_id, extra_context)
         except Refused as refused:  # someone changed the team meanwhile: nothing was deleted
-            self.message_user(request, f"Not deleted: {refused}", messages.ERROR)
+            self.message_user(request, _("Not deleted: %(reason)s") % {"reason": refused}, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:auth_user_change", args=[user.pk]))
 
     def get_deleted_objects(self, objs, request):

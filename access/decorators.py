@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from django_htmx.http import HttpResponseClientRedirect
 
 from access.models import CloudProject
@@ -37,13 +38,13 @@ def login_required(view):
 
 # Said on the 403 page: what the refused action needs.
 NEEDED_ROLE = {
-    Action.VIEW: "Seeing this project's instances and backups needs a role in the project.",
-    Action.BACKUP: "Creating backups and refreshing from the cloud need the Operator or Admin role.",
-    Action.MANAGE: "Managing the team and the cloud credentials needs the Admin role.",
-    Action.RESTORE: "Restoring a backup to a new instance and rehearsing restores need the Admin role.",
-    Action.AUDIT: "The audit trail is for the project's admins.",
-    Action.CONNECT: "Connecting cloud projects is for site administrators.",
-    Action.DEACTIVATE: "Deactivating accounts is for site administrators.",
+    Action.VIEW: _("Seeing this project's instances and backups needs a role in the project."),
+    Action.BACKUP: _("Creating backups and refreshing from the cloud need the Operator or Admin role."),
+    Action.MANAGE: _("Managing the team and the cloud credentials needs the Admin role."),
+    Action.RESTORE: _("Restoring a backup to a new instance and rehearsing restores need the Admin role."),
+    Action.AUDIT: _("The audit trail is for the project's admins."),
+    Action.CONNECT: _("Connecting cloud projects is for site administrators."),
+    Action.DEACTIVATE: _("Deactivating accounts is for site administrators."),
 }
 
 

@@ -11,6 +11,7 @@ import hashlib
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .fields import EncryptedTextField
 
@@ -51,9 +52,9 @@ class Membership(models.Model):
     """A person's role in one cloud project."""
 
     class Role(models.TextChoices):
-        VIEWER = "viewer", "Viewer"
-        OPERATOR = "operator", "Operator"
-        ADMIN = "admin", "Admin"
+        VIEWER = "viewer", _("Viewer")
+        OPERATOR = "operator", _("Operator")
+        ADMIN = "admin", _("Admin")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     project = models.ForeignKey(CloudProject, on_delete=models.CASCADE, related_name="memberships")
@@ -164,40 +165,40 @@ class AuditEvent(models.Model):
     """
 
     class Action(models.TextChoices):
-        BACKUP_REQUESTED = "backup_requested", "Backup requested"
-        BACKUP_COMPLETED = "backup_completed", "Backup completed"
-        BACKUP_FAILED = "backup_failed", "Backup failed"
-        BACKUP_UNKNOWN = "backup_unknown", "Backup lost track of"
-        MEMBER_ADDED = "member_added", "Member added"
-        MEMBER_REMOVED = "member_removed", "Member removed"
-        ROLE_CHANGED = "role_changed", "Role changed"
-        ACCOUNT_CREATED = "account_created", "Account created"
-        INVITATION_SENT = "invitation_sent", "Invitation sent"
-        INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
-        INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
-        ACCOUNT_DEACTIVATED = "account_deactivated", "Account deactivated"
-        ACCOUNT_REACTIVATED = "account_reactivated", "Account reactivated"
-        PASSWORD_CHANGED = "password_changed", "Password changed"
-        PROJECT_CONNECTED = "project_connected", "Project connected"
-        CREDENTIALS_CHANGED = "credentials_changed", "Cloud credentials changed"
-        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
-        CHANNEL_ADDED = "channel_added", "Notification channel added"
-        CHANNEL_CHANGED = "channel_changed", "Notification channel changed"
-        CHANNEL_REMOVED = "channel_removed", "Notification channel removed"
-        POLICY_CHANGED = "policy_changed", "Backup policy changed"
-        POLICY_CHANGED_OUTSIDE = "policy_changed_outside", "Backup policy changed outside the console"
-        RPO_CHANGED = "rpo_changed", "RPO changed"
-        TOKEN_CREATED = "token_created", "API token created"
-        TOKEN_REVOKED = "token_revoked", "API token revoked"
-        RESTORE_REQUESTED = "restore_requested", "Restore requested"
-        RESTORE_COMPLETED = "restore_completed", "Restore completed"
-        RESTORE_FAILED = "restore_failed", "Restore failed"
-        RESTORE_UNKNOWN = "restore_unknown", "Restore lost track of"
-        REHEARSAL_REQUESTED = "rehearsal_requested", "Restore rehearsal requested"
-        REHEARSAL_COMPLETED = "rehearsal_completed", "Restore rehearsal passed"
-        REHEARSAL_FAILED = "rehearsal_failed", "Restore rehearsal failed"
-        REHEARSAL_INSTANCE_DELETED = "rehearsal_instance_deleted", "Rehearsal instance deleted"
-        REHEARSAL_SCHEDULE_CHANGED = "rehearsal_schedule_changed", "Rehearsal schedule changed"
+        BACKUP_REQUESTED = "backup_requested", _("Backup requested")
+        BACKUP_COMPLETED = "backup_completed", _("Backup completed")
+        BACKUP_FAILED = "backup_failed", _("Backup failed")
+        BACKUP_UNKNOWN = "backup_unknown", _("Backup lost track of")
+        MEMBER_ADDED = "member_added", _("Member added")
+        MEMBER_REMOVED = "member_removed", _("Member removed")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        ACCOUNT_CREATED = "account_created", _("Account created")
+        INVITATION_SENT = "invitation_sent", _("Invitation sent")
+        INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted")
+        INVITATION_REVOKED = "invitation_revoked", _("Invitation revoked")
+        ACCOUNT_DEACTIVATED = "account_deactivated", _("Account deactivated")
+        ACCOUNT_REACTIVATED = "account_reactivated", _("Account reactivated")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        PROJECT_CONNECTED = "project_connected", _("Project connected")
+        CREDENTIALS_CHANGED = "credentials_changed", _("Cloud credentials changed")
+        SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+        CHANNEL_ADDED = "channel_added", _("Notification channel added")
+        CHANNEL_CHANGED = "channel_changed", _("Notification channel changed")
+        CHANNEL_REMOVED = "channel_removed", _("Notification channel removed")
+        POLICY_CHANGED = "policy_changed", _("Backup policy changed")
+        POLICY_CHANGED_OUTSIDE = "policy_changed_outside", _("Backup policy changed outside the console")
+        RPO_CHANGED = "rpo_changed", _("RPO changed")
+        TOKEN_CREATED = "token_created", _("API token created")
+        TOKEN_REVOKED = "token_revoked", _("API token revoked")
+        RESTORE_REQUESTED = "restore_requested", _("Restore requested")
+        RESTORE_COMPLETED = "restore_completed", _("Restore completed")
+        RESTORE_FAILED = "restore_failed", _("Restore failed")
+        RESTORE_UNKNOWN = "restore_unknown", _("Restore lost track of")
+        REHEARSAL_REQUESTED = "rehearsal_requested", _("Restore rehearsal requested")
+        REHEARSAL_COMPLETED = "rehearsal_completed", _("Restore rehearsal passed")
+        REHEARSAL_FAILED = "rehearsal_failed", _("Restore rehearsal failed")
+        REHEARSAL_INSTANCE_DELETED = "rehearsal_instance_deleted", _("Rehearsal instance deleted")
+        REHEARSAL_SCHEDULE_CHANGED = "rehearsal_schedule_changed", _("Rehearsal schedule changed")
 
     at = models.DateTimeField()
     action = models.CharField(max_length=32, choices=Action.choices)

@@ -14,22 +14,23 @@ Contract (the callers rely on it):
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class EventKind(models.TextChoices):
-    BACKUP_FAILED = "backup_failed", "Backup failed"
-    BACKUP_LOST = "backup_lost", "Backup lost track of or overdue"
-    BACKUP_COMPLETED = "backup_completed", "Backup completed"  # for people who follow their own backups
-    INSTANCE_AT_RISK = "instance_at_risk", "Instance at risk"
-    INSTANCE_UNPROTECTED = "instance_unprotected", "Instance unprotected"
-    INSTANCE_PROTECTED = "instance_protected", "Instance protected again"
-    POLICY_CHANGED_OUTSIDE = "policy_changed_outside", "Backup policy changed outside the console"
-    RESTORE_COMPLETED = "restore_completed", "Restore completed"
-    RESTORE_FAILED = "restore_failed", "Restore failed"
-    REHEARSAL_PASSED = "rehearsal_passed", "Restore rehearsal passed"
-    REHEARSAL_FAILED = "rehearsal_failed", "Restore rehearsal failed"
+    BACKUP_FAILED = "backup_failed", _("Backup failed")
+    BACKUP_LOST = "backup_lost", _("Backup lost track of or overdue")
+    BACKUP_COMPLETED = "backup_completed", _("Backup completed")  # for people who follow their own backups
+    INSTANCE_AT_RISK = "instance_at_risk", _("Instance at risk")
+    INSTANCE_UNPROTECTED = "instance_unprotected", _("Instance unprotected")
+    INSTANCE_PROTECTED = "instance_protected", _("Instance protected again")
+    POLICY_CHANGED_OUTSIDE = "policy_changed_outside", _("Backup policy changed outside the console")
+    RESTORE_COMPLETED = "restore_completed", _("Restore completed")
+    RESTORE_FAILED = "restore_failed", _("Restore failed")
+    REHEARSAL_PASSED = "rehearsal_passed", _("Restore rehearsal passed")
+    REHEARSAL_FAILED = "rehearsal_failed", _("Restore rehearsal failed")
     # A rehearsal's temporary instance could not be deleted yet: it is billed until it is.
-    REHEARSAL_CLEANUP_STUCK = "rehearsal_cleanup_stuck", "Rehearsal instance not deleted"
+    REHEARSAL_CLEANUP_STUCK = "rehearsal_cleanup_stuck", _("Rehearsal instance not deleted")
 
 
 def notify(*, kind: str, key: str, project, instance=None, backup=None, reason: str = "") -> None:

@@ -5,24 +5,28 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from notifications.events import EventKind
 from notifications.models import Delivery, Event
 
+# Rendered in the channel's language when sent (deliveries.py), so lazy here.
 TITLES = {
-    EventKind.BACKUP_FAILED: "Backup {backup} of {instance} failed",
-    EventKind.BACKUP_LOST: "Backup {backup} of {instance} needs a look",
-    EventKind.BACKUP_COMPLETED: "Backup {backup} of {instance} completed",
-    EventKind.INSTANCE_AT_RISK: "{instance} is at risk",
-    EventKind.INSTANCE_UNPROTECTED: "{instance} is unprotected",
-    EventKind.INSTANCE_PROTECTED: "{instance} is protected again",
-    EventKind.POLICY_CHANGED_OUTSIDE: "The backup policy of {instance} was changed outside the console",
-    EventKind.RESTORE_COMPLETED: "A restore of {instance} completed",
-    EventKind.RESTORE_FAILED: "A restore of {instance} failed",
-    EventKind.REHEARSAL_PASSED: "The restore rehearsal of {instance} passed",
-    EventKind.REHEARSAL_FAILED: "The restore rehearsal of {instance} failed",
-    EventKind.REHEARSAL_CLEANUP_STUCK: "The rehearsal instance of {instance} is not deleted yet",
-    Event.TEST: "Test message from the GeminiDB Backup Console",
+    EventKind.BACKUP_FAILED: gettext_lazy("Backup %(backup)s of %(instance)s failed"),
+    EventKind.BACKUP_LOST: gettext_lazy("Backup %(backup)s of %(instance)s needs a look"),
+    EventKind.BACKUP_COMPLETED: gettext_lazy("Backup %(backup)s of %(instance)s completed"),
+    EventKind.INSTANCE_AT_RISK: gettext_lazy("%(instance)s is at risk"),
+    EventKind.INSTANCE_UNPROTECTED: gettext_lazy("%(instance)s is unprotected"),
+    EventKind.INSTANCE_PROTECTED: gettext_lazy("%(instance)s is protected again"),
+    EventKind.POLICY_CHANGED_OUTSIDE: gettext_lazy("The backup policy of %(instance)s was changed outside the console"),
+    EventKind.RESTORE_COMPLETED: gettext_lazy("A restore of %(instance)s completed"),
+    EventKind.RESTORE_FAILED: gettext_lazy("A restore of %(instance)s failed"),
+    EventKind.REHEARSAL_PASSED: gettext_lazy("The restore rehearsal of %(instance)s passed"),
+    EventKind.REHEARSAL_FAILED: gettext_lazy("The restore rehearsal of %(instance)s failed"),
+    EventKind.REHEARSAL_CLEANUP_STUCK: gettext_lazy("The rehearsal instance of %(instance)s is not deleted yet"),
+    Event.TEST: gettext_lazy("Test message from the GeminiDB Backup Console"),
 }
 
 
@@ -32,6 +36,15 @@ class Message:
     text: str
     url: str
     body: dict
+
+
+def active_language() -> str:
+    """The active language as one of settings.LANGUAGES ("de" for "de-at"): the one a channel
+    or an email is written in when a person sets it up."""
+    try:
+        return translation.get_supported_language_variant(translation.get_language() or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
 
 
 def console_url(path: str) -> str:
@@ -64,18 +77,31 @@ def _backup(event: Event) -> dict | None:
     return {"id": backup.pk, "name": backup.name, "status": backup.status, "error": backup.error_message}
 
 
+def title_of(kind: str, *, instance: str, backup: str = "") -> str:
+    """What happened, as a message's title, in the active language."""
+    title = TITLES.get(kind)
+    return str(title) % {"instance": instance, "backup": backup} if title else kind
+
+
 def build(delivery: Delivery) -> Message:
-    """The message of one delivery (its event, and whether it is a reminder)."""
+    """The message of one delivery (its event, and whether it is a reminder), in the active
+    language: the worker sends it inside `translation.override(channel.language)`."""
     event = delivery.event
-    names = {
-        "instance": event.instance.name if event.instance else "an instance",
-        "backup": event.backup.name if event.backup else "",
-    }
-    title = TITLES.get(event.kind, event.kind).format(**names)
+    title = title_of(
+        event.kind,
+        instance=event.instance.name if event.instance else _("an instance"),
+        backup=event.backup.name if event.backup else "",
+    )
     if delivery.reminder:
-        title = f"Reminder: {title} (still, since {event.created_at:%Y-%m-%d %H:%M} UTC)"
+        title = _("Reminder: %(title)s (still, since %(since)s UTC)") % {
+            "title": title,
+            "since": f"{event.created_at:%Y-%m-%d %H:%M}",
+        }
     if event.kind == Event.TEST:
-        text = f"Channel {delivery.channel.name} of {event.project.name} works."
+        text = _("Channel %(channel)s of %(project)s works.") % {
+            "channel": delivery.channel.name,
+            "project": event.project.name,
+        }
     else:
         text = event.reason or title
     url = _link(event)

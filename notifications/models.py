@@ -6,6 +6,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from access.fields import EncryptedTextField
 from notifications.events import EventKind
@@ -19,11 +21,11 @@ class OutgoingEmail(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Not delivered"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Not delivered")
+        CANCELLED = "cancelled", _("Cancelled")
 
     IN_FLIGHT = (Status.PENDING, Status.SENDING)
 
@@ -44,6 +46,8 @@ class OutgoingEmail(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # Why the last attempt did not go through, in our words: never a secret, never the body.
     last_error = models.CharField(max_length=300, blank=True)
+    # The language the email is written in; the worker records why it did not go through in it too.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
 
     class Meta:
         ordering = ["-id"]
@@ -70,8 +74,8 @@ class Channel(models.Model):
     """
 
     class Kind(models.TextChoices):
-        EMAIL = "email", "Email"
-        WEBHOOK = "webhook", "Webhook (signed JSON)"
+        EMAIL = "email", pgettext_lazy("channel kind", "Email")
+        WEBHOOK = "webhook", _("Webhook (signed JSON)")
         SLACK = "slack", "Slack"
         TEAMS = "teams", "Microsoft Teams"
         MATTERMOST = "mattermost", "Mattermost"
@@ -85,6 +89,8 @@ class Channel(models.Model):
     events = models.JSONField(default=list, help_text="The event kinds this channel hears about.")
     reminder_hours = models.PositiveSmallIntegerField(default=0)
     enabled = models.BooleanField(default=True)
+    # The team's language: a worker sends the channel's messages in it, with no request to ask.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -120,8 +126,8 @@ class Event(models.Model):
     def label(self) -> str:
         """What happened, in words ("Instance at risk")."""
         if self.kind == self.TEST:
-            return "Test message"
-        return EventKind(self.kind).label if self.kind in EventKind.values else self.kind
+            return gettext("Test message")
+        return str(EventKind(self.kind).label) if self.kind in EventKind.values else self.kind
 
 
 class Delivery(models.Model):
@@ -133,10 +139,10 @@ class Delivery(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Queued"
-        SENDING = "sending", "Sending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Not delivered"
+        PENDING = "pending", _("Queued")
+        SENDING = "sending", _("Sending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Not delivered")
 
     IN_FLIGHT = (Status.PENDING, Status.SENDING)
 

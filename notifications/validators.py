@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 from webapp.outbound import check_base_url
 
@@ -21,16 +22,18 @@ def check_webhook_url(value: str) -> str:
     """``value`` as the URL the console will POST to, or a ValidationError that says why not."""
     text = value.strip()
     if len(text) > URL_LIMIT:
-        raise ValidationError(f"Enter at most {URL_LIMIT} characters.", code="length")
+        raise ValidationError(_("Enter at most %(limit)s characters.") % {"limit": URL_LIMIT}, code="length")
     if any(char.isspace() or not char.isprintable() or char == "\\" for char in text):
-        raise ValidationError("Enter the address without spaces or backslashes.", code="characters")
+        raise ValidationError(_("Enter the address without spaces or backslashes."), code="characters")
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise ValidationError("Enter the whole https:// address the service gave you.", code="scheme")
+        raise ValidationError(_("Enter the whole https:// address the service gave you."), code="scheme")
     if "#" in text:
-        raise ValidationError("Enter the address without a fragment (#).", code="fragment")
+        raise ValidationError(_("Enter the address without a fragment (#)."), code="fragment")
     if "@" in parts.netloc:
-        raise ValidationError("Enter the address without a user name or password (nothing before an @).", code="user")
+        raise ValidationError(
+            _("Enter the address without a user name or password (nothing before an @)."), code="user"
+        )
     origin = check_base_url(f"{parts.scheme}://{parts.netloc}")  # https, public address, or allowed
     return origin + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 

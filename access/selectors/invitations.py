@@ -2,6 +2,7 @@
 whether a signed-in person may accept it for their own account."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from access.models import CloudProject, Invitation, ProvenEmail
 from access.selectors.accounts import proven_email_owner
@@ -43,13 +44,13 @@ def acceptance_refusal(invitation: Invitation, user) -> str | None:
     if owner is not None:
         if owner.pk == user.pk:
             return None
-        return (
-            f"This invitation is for {invitation.email}, which belongs to another account. "
+        return _(
+            "This invitation is for %(email)s, which belongs to another account. "
             "Sign out, and sign in with that account."
-        )
+        ) % {"email": invitation.email}
     if ProvenEmail.objects.filter(user=user).exists() or user.email.strip().lower() != invitation.email:
-        return (
-            f"This invitation is for {invitation.email}, and you are signed in as {user.get_username()}. "
+        return _(
+            "This invitation is for %(email)s, and you are signed in as %(user)s. "
             "Sign out to accept it with a new account of your own."
-        )
+        ) % {"email": invitation.email, "user": user.get_username()}
     return None

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 
 from django.db.models import F, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from access.models import CloudProject, Membership
 from access.permissions import Action, narrow_to, projects_for, remember_roles, role_in
@@ -55,7 +57,7 @@ def act_for_token(user, memberships: list[Membership], role: str) -> None:
 
 def role_label(user, project: CloudProject | int) -> str:
     role = role_in(user, project)
-    return Membership.Role(role).label if role else "None"
+    return str(Membership.Role(role).label) if role else pgettext("role in a project", "None")
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,13 @@ def role_summary(user) -> RoleSummary:
     # From the per-request project list and roles: no query of its own on the console's pages.
     rows = [(role_in(user, project), project.name) for project in visible_project_list(user)]
     if not rows:
-        return RoleSummary("No project role", "You are not a member of any cloud project yet.")
+        return RoleSummary(_("No project role"), _("You are not a member of any cloud project yet."))
     # Every visible project is one the user has a role in: no role here is None.
-    labels = [Membership.Role(role).label for role, _ in rows]  # type: ignore[arg-type]
-    detail = "; ".join(f"{label} in {name}" for label, (_, name) in zip(labels, rows, strict=True))
+    labels = [str(Membership.Role(role).label) for role, _name in rows]  # type: ignore[arg-type]
+    detail = "; ".join(
+        _("%(role)s in %(project)s") % {"role": label, "project": name}
+        for label, (_role, name) in zip(labels, rows, strict=True)
+    )
     distinct = sorted(set(labels), key=labels.index)
     return RoleSummary(", ".join(distinct), detail)
 

@@ -1,22 +1,29 @@
 """A project's team, as its admins see it on the Team page."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy
 
 from access.models import CloudProject, Membership
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 Role = Membership.Role
 # Admins first, then operators and viewers.
 _ORDER: dict[str, int] = {Role.ADMIN: 0, Role.OPERATOR: 1, Role.VIEWER: 2}
-LAST_ADMIN_REASON = "The last admin of a project cannot be removed or demoted: make someone else admin first."
+LAST_ADMIN_REASON = gettext_lazy(
+    "The last admin of a project cannot be removed or demoted: make someone else admin first."
+)
 
 
 @dataclass
 class MemberRow:
     membership: Membership
     # Why this member's role cannot be lowered and they cannot be removed, or None.
-    last_admin_reason: str | None
+    last_admin_reason: "StrOrPromise | None"
 
     @property
     def user(self):

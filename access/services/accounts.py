@@ -4,6 +4,7 @@ someone else chose."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from access.models import AuditEvent, Membership
@@ -17,7 +18,7 @@ def account_deactivate(*, user, by) -> None:
     Refused for one's own account and for the last active admin of any project.
     """
     if user.pk == by.pk:
-        raise ValidationError("You cannot deactivate your own account.", code="self")
+        raise ValidationError(_("You cannot deactivate your own account."), code="self")
     with transaction.atomic():
         admin_of = list(
             Membership.objects.filter(user=user, role=Role.ADMIN)
@@ -33,8 +34,8 @@ def account_deactivate(*, user, by) -> None:
         ]
         if orphaned:
             raise ValidationError(
-                f"{user.get_username()} is the last admin of {', '.join(sorted(orphaned))}. "
-                "Make someone else admin there first.",
+                _("%(user)s is the last admin of %(projects)s. Make someone else admin there first.")
+                % {"user": user.get_username(), "projects": ", ".join(sorted(orphaned))},
                 code="last_admin",
             )
         updated = type(user).objects.filter(pk=user.pk, is_active=True).update(is_active=False)

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from access.models import AuditEvent, CloudProject, Invitation, Membership, ProvenEmail
@@ -50,7 +51,8 @@ def _link_email(invitation: Invitation, *, token: str, base_url: str, by) -> Out
         "access/email/invitation.txt",
         {"invitation": invitation, "link": link, "inviter": by.get_full_name() or by.get_username()},
     )
-    subject = f"Invitation to {invitation.project.name} · GeminiDB Backup Console"
+    # Rendered here, in the request of the admin who invites: in their language.
+    subject = _("Invitation to %(project)s · GeminiDB Backup Console") % {"project": invitation.project.name}
     return outbox.email_queue(to=invitation.email, subject=subject, body=body)
 
 
@@ -78,14 +80,18 @@ def invitation_send(*, project: CloudProject, email: str, role: str, name: str =
     email = email.strip().lower()
     validate_email(email)
     if role not in Role.values:
-        raise ValidationError(f"Unknown role {role!r}.", code="invalid")
+        raise ValidationError(_("Unknown role %(role)r.") % {"role": role}, code="invalid")
     with transaction.atomic():
         lock_team(project.pk)  # two admins inviting the same address at once make one invitation
         if Membership.objects.filter(project=project, user__proven_email__email=email).exists():
-            raise ValidationError(f"{email} is already a member of {project.name}.", code="already_member")
+            raise ValidationError(
+                _("%(email)s is already a member of %(project)s.") % {"email": email, "project": project.name},
+                code="already_member",
+            )
         if _pending(project=project, email=email).exists():
             raise ValidationError(
-                f"An invitation to {email} is already waiting. Send it again from the list to renew its link.",
+                _("An invitation to %(email)s is already waiting. Send it again from the list to renew its link.")
+                % {"email": email},
                 code="pending",
             )
         token, token_hash = _new_token()
@@ -111,7 +117,7 @@ def invitation_resend(*, invitation: Invitation, by, base_url: str) -> Invitatio
     token, token_hash = _new_token()
     with transaction.atomic():
         if not _pending(pk=invitation.pk).update(token_hash=token_hash, expires_at=_expiry()):
-            raise ValidationError("This invitation was accepted or revoked meanwhile.", code="gone")
+            raise ValidationError(_("This invitation was accepted or revoked meanwhile."), code="gone")
         invitation = Invitation.objects.select_related("project").get(pk=invitation.pk)
         if invitation.email_message_id:
             outbox.email_cancel(email_id=invitation.email_message_id)
@@ -133,7 +139,9 @@ def invitation_revoke(*, invitation: Invitation, by) -> None:
         if not _pending(pk=invitation.pk).update(revoked_at=timezone.now()):
             current = Invitation.objects.get(pk=invitation.pk)
             if current.accepted_at is not None:
-                raise ValidationError(f"{current.email} has accepted this invitation already.", code="accepted")
+                raise ValidationError(
+                    _("%(email)s has accepted this invitation already.") % {"email": current.email}, code="accepted"
+                )
             return
         if invitation.email_message_id:
             outbox.email_cancel(email_id=invitation.email_message_id)
@@ -166,6 +174,10 @@ def _accepted(invitation: Invitation, user, *, role: str, new_account: bool) -> 
     )
 
 
+def _taken(username: str) -> str:
+    return _("The username %(username)s is taken. Choose another.") % {"username": username}
+
+
 @sensitive_variables()  # the token and password here, and the raw password in the hashers below
 def invitation_accept_new_account(
     *, token: str, username: str, password: str, first_name: str = "", last_name: str = ""
@@ -178,7 +190,7 @@ def invitation_accept_new_account(
     meanwhile (its owner signs in instead). Either way nothing is changed.
     """
     if username_taken(username):
-        raise ValidationError({"username": f"The username {username} is taken. Choose another."}, code="taken")
+        raise ValidationError({"username": _taken(username)}, code="taken")
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -204,9 +216,9 @@ def invitation_accept_new_account(
         # A race lost after the checks: the same username, or the address proven by another
         # account that accepted an invitation to it a moment ago. The claim was rolled back.
         if username_taken(username):
-            raise ValidationError({"username": f"The username {username} is taken. Choose another."}) from None
+            raise ValidationError({"username": _taken(username)}) from None
         raise ValidationError(
-            "An account has proven this address meanwhile. Sign in with it, then open the link again.",
+            _("An account has proven this address meanwhile. Sign in with it, then open the link again."),
             code="email_taken",
         ) from None
     return user

@@ -8,6 +8,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from access.models import AuditEvent, CloudProject, Membership
@@ -66,30 +67,32 @@ def _check_failure(error: Exception, project: CloudProject) -> str:
             if error.path == "/v3/auth/tokens"
             else ("GeminiDB", project.geminidb_endpoint)
         )
-        return f"The {which} endpoint {url} cannot be used: {error.error_msg}. Check the address. Nothing was saved."
+        return _(
+            "The %(service)s endpoint %(url)s cannot be used: %(reason)s. Check the address. Nothing was saved."
+        ) % {"service": which, "url": url, "reason": error.error_msg}
     if isinstance(error, AuthenticationFailed):
-        return (
-            f"IAM refused the sign-in ({error.error_msg or 'no reason given'}). Check the IAM domain, user name "
-            f"and password, and that the user may access project {project.project_id}. Nothing was saved."
-        )
+        return _(
+            "IAM refused the sign-in (%(reason)s). Check the IAM domain, user name and password, and that the "
+            "user may access project %(project)s. Nothing was saved."
+        ) % {"reason": error.error_msg or _("no reason given"), "project": project.project_id}
     if isinstance(error, Throttled):
-        return "The cloud is limiting calls for this IAM user right now. Try again in a minute. Nothing was saved."
+        return _("The cloud is limiting calls for this IAM user right now. Try again in a minute. Nothing was saved.")
     if isinstance(error, CloudUnavailable | requests.RequestException):
         iam = "/v3/auth/tokens" in str(error)
         which, url = ("IAM", project.iam_endpoint) if iam else ("GeminiDB", project.geminidb_endpoint)
-        return (
-            f"No usable answer from the {which} endpoint {url}. Check the address, and that this server can "
+        return _(
+            "No usable answer from the %(service)s endpoint %(url)s. Check the address, and that this server can "
             "reach it. Nothing was saved."
-        )
+        ) % {"service": which, "url": url}
     if isinstance(error, Forbidden):
-        return (
-            f"The IAM user signed in but may not list GeminiDB instances in project {project.project_id} "
-            f"({error}). Grant it GeminiDB permissions in that project. Nothing was saved."
-        )
-    return (
-        f"The cloud refused to list the project's instances ({error}). Check the project ID and the GeminiDB "
+        return _(
+            "The IAM user signed in but may not list GeminiDB instances in project %(project)s (%(error)s). "
+            "Grant it GeminiDB permissions in that project. Nothing was saved."
+        ) % {"project": project.project_id, "error": error}
+    return _(
+        "The cloud refused to list the project's instances (%(error)s). Check the project ID and the GeminiDB "
         "endpoint. Nothing was saved."
-    )
+    ) % {"error": error}
 
 
 def _password_tries() -> Throttle:
@@ -103,8 +106,11 @@ def _credentials_check(project: CloudProject) -> CredentialsCheck:
     if tries.exceeded(iam_user):
         minutes = -(-tries.seconds_left() // 60)
         raise CloudCheckFailed(
-            f"IAM refused {tries.limit} passwords for {project.iam_domain}/{project.iam_user} a short while ago. "
-            f"So that IAM does not lock this user out, the console tries again in {minutes} min. Nothing was saved."
+            _(
+                "IAM refused %(limit)s passwords for %(domain)s/%(user)s a short while ago. So that IAM does not "
+                "lock this user out, the console tries again in %(minutes)s min. Nothing was saved."
+            )
+            % {"limit": tries.limit, "domain": project.iam_domain, "user": project.iam_user, "minutes": minutes}
         )
     client = _checking_client(project)
     try:
@@ -175,7 +181,9 @@ def project_connect(
     """
     iam_endpoint, geminidb_endpoint = _endpoints(iam_endpoint, geminidb_endpoint)
     if not admin.is_active:
-        raise ValidationError({"admin": f"The account {admin.get_username()} is deactivated."}, code="inactive")
+        raise ValidationError(
+            {"admin": _("The account %(user)s is deactivated.") % {"user": admin.get_username()}}, code="inactive"
+        )
     project = CloudProject(
         name=name,
         region=region,
@@ -215,7 +223,9 @@ def project_connect(
                 details={"role": Role.ADMIN},
             )
     except IntegrityError:
-        raise ValidationError({"project_id": f"Project {project_id} is already connected."}, code="taken") from None
+        raise ValidationError(
+            {"project_id": _("Project %(project)s is already connected.") % {"project": project_id}}, code="taken"
+        ) from None
     # After the commit, never inside it (no network I/O in a transaction). A failure here
     # only delays the list: the periodic sync fills it in.
     try:

@@ -9,6 +9,7 @@ records as such.
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from access.models import AuditEvent, Membership
 from access.services import audit
@@ -27,10 +28,13 @@ def projects_only_administered_by(user) -> list[str]:
 def account_delete_refusal(*, user, by) -> str:
     """Why `by` may not delete `user`, in a sentence; empty when they may."""
     if user.pk == by.pk:
-        return "You cannot delete your own account."
+        return _("You cannot delete your own account.")
     orphaned = projects_only_administered_by(user)
     if orphaned:
-        return f"{user.get_username()} is the last admin of {', '.join(orphaned)}. Make someone else admin there first."
+        return _("%(user)s is the last admin of %(projects)s. Make someone else admin there first.") % {
+            "user": user.get_username(),
+            "projects": ", ".join(orphaned),
+        }
     return ""
 
 

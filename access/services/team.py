@@ -4,6 +4,7 @@ same moment cannot both succeed."""
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from access.models import AuditEvent, CloudProject, Membership
 from access.services import audit
@@ -29,12 +30,13 @@ def other_active_admins(project_id: int, user_id: int) -> int:
     )
 
 
-def _last_admin_error(membership: Membership, doing: str) -> ValidationError:
-    return ValidationError(
-        f"{membership.user.get_username()} is the last admin of {membership.project.name} and cannot be {doing}. "
-        "Make someone else admin first.",
-        code="last_admin",
-    )
+def _last_admin_error(membership: Membership, *, removing: bool) -> ValidationError:
+    names = {"user": membership.user.get_username(), "project": membership.project.name}
+    if removing:
+        message = _("%(user)s is the last admin of %(project)s and cannot be removed. Make someone else admin first.")
+    else:
+        message = _("%(user)s is the last admin of %(project)s and cannot be demoted. Make someone else admin first.")
+    return ValidationError(message % names, code="last_admin")
 
 
 def member_add(*, project: CloudProject, user, role: str, by) -> Membership:
@@ -44,7 +46,8 @@ def member_add(*, project: CloudProject, user, role: str, by) -> Membership:
     """
     if not user.is_active:
         raise ValidationError(
-            f"The account {user.get_username()} is deactivated; a site administrator can reactivate it.",
+            _("The account %(user)s is deactivated; a site administrator can reactivate it.")
+            % {"user": user.get_username()},
             code="inactive",
         )
     try:
@@ -60,9 +63,10 @@ def member_add(*, project: CloudProject, user, role: str, by) -> Membership:
             )
     except IntegrityError:
         current = Membership.objects.filter(user=user, project=project).first()
-        label = current.get_role_display() if current else "a member"
+        label = current.get_role_display() if current else _("a member")
         raise ValidationError(
-            f"{user.get_username()} is already a member of {project.name} ({label}). Change their role in the list.",
+            _("%(user)s is already a member of %(project)s (%(role)s). Change their role in the list.")
+            % {"user": user.get_username(), "project": project.name, "role": label},
             code="already_member",
         ) from None
     return membership
@@ -71,16 +75,16 @@ def member_add(*, project: CloudProject, user, role: str, by) -> Membership:
 def member_role_change(*, membership: Membership, role: str, by) -> Membership:
     """Change a member's role. The last active admin of a project cannot be demoted."""
     if role not in Role.values:
-        raise ValidationError(f"Unknown role {role!r}.", code="invalid")
+        raise ValidationError(_("Unknown role %(role)r.") % {"role": role}, code="invalid")
     with transaction.atomic():
         lock_team(membership.project_id)
         current = Membership.objects.select_related("user", "project").filter(pk=membership.pk).first()
         if current is None:
-            raise ValidationError("This person is no longer a member of the project.", code="gone")
+            raise ValidationError(_("This person is no longer a member of the project."), code="gone")
         if current.role == role:
             return current
         if current.role == Role.ADMIN and not other_active_admins(current.project_id, current.user_id):
-            raise _last_admin_error(current, "demoted")
+            raise _last_admin_error(current, removing=False)
         previous = current.role
         Membership.objects.filter(pk=current.pk).update(role=role)
         current.role = role
@@ -103,7 +107,7 @@ def member_remove(*, membership: Membership, by) -> None:
         if current is None:
             return  # already removed, by someone else or an earlier click
         if current.role == Role.ADMIN and not other_active_admins(current.project_id, current.user_id):
-            raise _last_admin_error(current, "removed")
+            raise _last_admin_error(current, removing=True)
         current.delete()
         audit.record(
             AuditEvent.Action.MEMBER_REMOVED,

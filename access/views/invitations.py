@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -38,8 +39,11 @@ def invitation_send(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid() and not throttle.take(str(request.user.pk)):
         form.add_error(
             None,
-            f"You have sent {throttle.limit} invitations in the last hour, the most the console sends "
-            "for one person. Try again later.",
+            _(
+                "You have sent %(limit)s invitations in the last hour, the most the console sends for one person. "
+                "Try again later."
+            )
+            % {"limit": throttle.limit},
         )
     if form.is_valid():
         data = form.cleaned_data
@@ -57,14 +61,17 @@ def invitation_send(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"An invitation to join as {invitation.get_role_display()} is on its way to {invitation.email}. "
-                "Its link works once, until it expires.",
+                _(
+                    "An invitation to join as %(role)s is on its way to %(email)s. "
+                    "Its link works once, until it expires."
+                )
+                % {"role": invitation.get_role_display(), "email": invitation.email},
             )
             return redirect(team_url(project))
     return render(request, "access/team.html", team_context(request, project, invite_form=form))
 
 
-def _invitation_change(request: HttpRequest, pk: int, invitation_pk: int, *, change, done: str) -> HttpResponse:
+def _invitation_change(request: HttpRequest, pk: int, invitation_pk: int, *, change, done) -> HttpResponse:
     """Resend or revoke: htmx gets the invitations section again, a plain form the team page."""
     project = managed_project(request, pk)
     invitation = team_invitation(project, invitation_pk)
@@ -78,7 +85,7 @@ def _invitation_change(request: HttpRequest, pk: int, invitation_pk: int, *, cha
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, done.format(email=invitation.email))
+        messages.success(request, done(invitation.email))
     return redirect(team_url(project))
 
 
@@ -92,7 +99,9 @@ def invitation_resend(request: HttpRequest, pk: int, invitation_pk: int) -> Http
         change=lambda i: invitation_services.invitation_resend(
             invitation=i, by=request.user, base_url=_base_url(request)
         ),
-        done="A new invitation is on its way to {email}; the link sent before no longer works.",
+        done=lambda email: (
+            _("A new invitation is on its way to %(email)s; the link sent before no longer works.") % {"email": email}
+        ),
     )
 
 
@@ -104,7 +113,7 @@ def invitation_revoke(request: HttpRequest, pk: int, invitation_pk: int) -> Http
         pk,
         invitation_pk,
         change=lambda i: invitation_services.invitation_revoke(invitation=i, by=request.user),
-        done="The invitation to {email} is revoked; its link no longer works.",
+        done=lambda email: _("The invitation to %(email)s is revoked; its link no longer works.") % {"email": email},
     )
 
 
@@ -168,5 +177,5 @@ def _accept_signed_in(request: HttpRequest, invitation: Invitation, token: str) 
 
 
 def _welcome(request: HttpRequest, project_name: str, role: str) -> HttpResponse:
-    messages.success(request, f"Welcome: you are {role} of {project_name}.")
+    messages.success(request, _("Welcome: you are %(role)s of %(project)s.") % {"role": role, "project": project_name})
     return redirect(reverse("backups:overview"))

@@ -15,6 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -118,13 +120,13 @@ def _connect_confirmed(request: HttpRequest) -> HttpResponse:
     pending = _pending(request)
     admin = account((pending or {}).get("admin"))
     if pending is None or admin is None:
-        messages.error(request, "That check is too old or was already used: please fill in the form again.")
+        messages.error(request, _("That check is too old or was already used: please fill in the form again."))
         return redirect("access:project_connect")
     try:
         password = fields.decrypt(pending["password"])
     except InvalidToken:  # the encryption key changed in between
         request.session.pop(PENDING, None)
-        messages.error(request, "Please enter the password again.")
+        messages.error(request, _("Please enter the password again."))
         return redirect(reverse("access:project_connect") + "?edit=1")
     try:
         project = project_services.project_connect(
@@ -148,8 +150,12 @@ def _connect_confirmed(request: HttpRequest) -> HttpResponse:
     count = project.instances.count()
     messages.success(
         request,
-        f"{project.name} is connected, with {count} Cassandra instance{'s' if count != 1 else ''}. "
-        f"{admin.get_username()} is its admin.",
+        ngettext(
+            "%(project)s is connected, with %(count)s Cassandra instance. %(admin)s is its admin.",
+            "%(project)s is connected, with %(count)s Cassandra instances. %(admin)s is its admin.",
+            count,
+        )
+        % {"project": project.name, "count": count, "admin": admin.get_username()},
     )
     return redirect("access:team", pk=project.pk)
 
@@ -175,8 +181,14 @@ def project_credentials(request: HttpRequest, pk: int) -> HttpResponse:
                 count = len(check.instances)
                 messages.success(
                     request,
-                    f"The credentials of {project.name} are replaced. They work: the cloud listed "
-                    f"{count} Cassandra instance{'s' if count != 1 else ''}.",
+                    ngettext(
+                        "The credentials of %(project)s are replaced. They work: the cloud listed "
+                        "%(count)s Cassandra instance.",
+                        "The credentials of %(project)s are replaced. They work: the cloud listed "
+                        "%(count)s Cassandra instances.",
+                        count,
+                    )
+                    % {"project": project.name, "count": count},
                 )
                 return redirect("access:project_credentials", pk=project.pk)
     else:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -74,7 +75,7 @@ def _lost_access(request: HttpRequest, project: CloudProject, membership: Member
 
 
 def first_message(error: ValidationError) -> str:
-    return error.messages[0] if error.messages else "That did not work."
+    return error.messages[0] if error.messages else _("That did not work.")
 
 
 @login_required
@@ -105,7 +106,11 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             who = membership.user.get_full_name() or membership.user.username
-            messages.success(request, f"{who} is now {membership.get_role_display()} of {project.name}.")
+            messages.success(
+                request,
+                _("%(person)s is now %(role)s of %(project)s.")
+                % {"person": who, "role": membership.get_role_display(), "project": project.name},
+            )
             return redirect(team_url(project))
     return render(request, "access/team.html", team_context(request, project, add_form=form))
 
@@ -136,7 +141,7 @@ def member_role(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
     def change(membership: Membership) -> Membership:
         form = MemberRoleForm(request.POST)
         if not form.is_valid():
-            raise ValidationError("Choose a role: Viewer, Operator or Admin.")
+            raise ValidationError(_("Choose a role: Viewer, Operator or Admin."))
         return team_services.member_role_change(membership=membership, role=form.cleaned_data["role"], by=request.user)
 
     return _member_change(
@@ -144,8 +149,12 @@ def member_role(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
         pk,
         member_pk,
         change=change,
-        done=lambda m, project: f"{m.user.username} is now {m.get_role_display()}.",
-        left=lambda m, project: f"You are now {m.get_role_display()} of {project.name}.",
+        done=lambda m, project: (
+            _("%(person)s is now %(role)s.") % {"person": m.user.username, "role": m.get_role_display()}
+        ),
+        left=lambda m, project: (
+            _("You are now %(role)s of %(project)s.") % {"role": m.get_role_display(), "project": project.name}
+        ),
     )
 
 
@@ -157,8 +166,10 @@ def member_remove(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse
         pk,
         member_pk,
         change=lambda m: team_services.member_remove(membership=m, by=request.user),
-        done=lambda m, project: f"{m.user.username} is no longer a member of {project.name}.",
-        left=lambda m, project: f"You have left {project.name}.",
+        done=lambda m, project: (
+            _("%(person)s is no longer a member of %(project)s.") % {"person": m.user.username, "project": project.name}
+        ),
+        left=lambda m, project: _("You have left %(project)s.") % {"project": project.name},
     )
 
 
@@ -176,7 +187,7 @@ def member_deactivate(request: HttpRequest, pk: int, member_pk: int) -> HttpResp
         pk,
         member_pk,
         change=change,
-        done=lambda m, project: f"The account {m.user.username} is deactivated.",
+        done=lambda m, project: _("The account %(person)s is deactivated.") % {"person": m.user.username},
     )
 
 
@@ -192,5 +203,5 @@ def member_reactivate(request: HttpRequest, pk: int, member_pk: int) -> HttpResp
         pk,
         member_pk,
         change=change,
-        done=lambda m, project: f"The account {m.user.username} can sign in again.",
+        done=lambda m, project: _("The account %(person)s can sign in again.") % {"person": m.user.username},
     )

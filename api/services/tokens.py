@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from access.models import AuditEvent, CloudProject
 from access.permissions import Action, user_can
@@ -29,26 +30,28 @@ def validate_token_request(*, user, name: str, role: str, projects: list[CloudPr
     """Raise a ValidationError keyed by field for everything wrong with this token request."""
     errors: dict[str, list[ValidationError]] = {}
     if not name.strip():
-        errors["name"] = [ValidationError("Give the token a name that says where it is used.", code="required")]
+        errors["name"] = [ValidationError(_("Give the token a name that says where it is used."), code="required")]
     elif len(name) > NAME_MAX_LENGTH:
-        errors["name"] = [ValidationError(f"At most {NAME_MAX_LENGTH} characters.", code="length")]
+        errors["name"] = [
+            ValidationError(_("At most %(limit)s characters.") % {"limit": NAME_MAX_LENGTH}, code="length")
+        ]
     if role not in ApiToken.Role.values:
-        errors["role"] = [ValidationError("Choose Viewer or Operator.", code="invalid")]
+        errors["role"] = [ValidationError(_("Choose Viewer or Operator."), code="invalid")]
     if not projects:
-        errors["projects"] = [ValidationError("Choose at least one project.", code="required")]
+        errors["projects"] = [ValidationError(_("Choose at least one project."), code="required")]
     elif role in ApiToken.Role.values:
         beyond = [p.name for p in projects if not user_can(user, _ACTION[role], p)]
         if beyond:
             errors["projects"] = [
                 ValidationError(
-                    "A token cannot do more than you: your role in %(projects)s is lower than %(role)s.",
+                    _("A token cannot do more than you: your role in %(projects)s is lower than %(role)s."),
                     code="role",
                     params={"projects": ", ".join(beyond), "role": ApiToken.Role(role).label},
                 )
             ]
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
         errors["expires_in_days"] = [
-            ValidationError(f"Between 1 and {MAX_EXPIRY_DAYS} days, or no expiry.", code="range")
+            ValidationError(_("Between 1 and %(limit)s days, or no expiry.") % {"limit": MAX_EXPIRY_DAYS}, code="range")
         ]
     if errors:
         raise ValidationError(errors)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
@@ -66,7 +67,10 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         token.refresh_from_db(fields=["revoked_at"])
         return render(request, f"{PAGE}#token_row", {"token": token})
     if revoked:
-        messages.success(request, f"The token {token.name} is revoked: requests with it are refused from now on.")
+        messages.success(
+            request,
+            _("The token %(name)s is revoked: requests with it are refused from now on.") % {"name": token.name},
+        )
     else:
-        messages.info(request, f"The token {token.name} was revoked already.")
+        messages.info(request, _("The token %(name)s was revoked already.") % {"name": token.name})
     return redirect("tokens:list")

@@ -4,8 +4,10 @@ with the channel's name, kind and host but never its URL or secret."""
 import secrets
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from access.models import AuditEvent
 from access.services.audit import record
@@ -21,13 +23,17 @@ def new_secret() -> str:
     return f"whsec_{secrets.token_urlsafe(32)}"
 
 
-def _check(*, kind: str, events: list[str], reminder_hours: int) -> None:
+def _check(*, kind: str, events: list[str], reminder_hours: int, language: str) -> None:
     if kind not in Channel.Kind.values:
-        raise ValidationError("Choose a kind of channel.", code="kind")
+        raise ValidationError(_("Choose a kind of channel."), code="kind")
     if not set(events) <= set(EventKind.values):
-        raise ValidationError("Choose events from the list.", code="events")
+        raise ValidationError(_("Choose events from the list."), code="events")
     if not 0 <= reminder_hours <= REMINDER_HOURS_LIMIT:
-        raise ValidationError(f"Remind every 0 to {REMINDER_HOURS_LIMIT} hours.", code="reminder")
+        raise ValidationError(
+            _("Remind every 0 to %(limit)s hours.") % {"limit": REMINDER_HOURS_LIMIT}, code="reminder"
+        )
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError(_("Choose a language from the list."), code="language")
 
 
 def _details(channel: Channel) -> dict:
@@ -37,14 +43,24 @@ def _details(channel: Channel) -> dict:
         "events": channel.events,
         "reminder_hours": channel.reminder_hours,
         "enabled": channel.enabled,
+        "language": channel.language,
     }
 
 
 def channel_add(
-    *, project, by, kind: str, name: str, target: str, events: list[str], reminder_hours: int = 0
+    *,
+    project,
+    by,
+    kind: str,
+    name: str,
+    target: str,
+    events: list[str],
+    reminder_hours: int = 0,
+    language: str = settings.LANGUAGE_CODE,
 ) -> tuple[Channel, str]:
-    """Add a channel; answers it and, for a generic webhook, its new signing secret (shown once)."""
-    _check(kind=kind, events=events, reminder_hours=reminder_hours)
+    """Add a channel; answers it and, for a generic webhook, its new signing secret (shown once).
+    Its messages are written in `language`, the team's."""
+    _check(kind=kind, events=events, reminder_hours=reminder_hours, language=language)
     target = check_channel_target(kind, target)
     secret = new_secret() if kind == Channel.Kind.WEBHOOK else ""
     with transaction.atomic():
@@ -57,6 +73,7 @@ def channel_add(
             secret=secret,
             events=sorted(events),
             reminder_hours=reminder_hours,
+            language=language,
         )
         record(
             AuditEvent.Action.CHANNEL_ADDED, actor=by, project=project, target=channel.name, details=_details(channel)
@@ -65,10 +82,20 @@ def channel_add(
 
 
 def channel_change(
-    *, channel: Channel, by, name: str, target: str = "", events: list[str], reminder_hours: int, enabled: bool
+    *,
+    channel: Channel,
+    by,
+    name: str,
+    target: str = "",
+    events: list[str],
+    reminder_hours: int,
+    enabled: bool,
+    language: str | None = None,
 ) -> Channel:
-    """Change a channel; an empty `target` keeps the address it has (it is never shown back)."""
-    _check(kind=channel.kind, events=events, reminder_hours=reminder_hours)
+    """Change a channel; an empty `target` keeps the address it has (it is never shown back),
+    and no `language` the one it has."""
+    language = language or channel.language
+    _check(kind=channel.kind, events=events, reminder_hours=reminder_hours, language=language)
     if target:
         channel.target = check_channel_target(channel.kind, target)
         channel.display = target_display(channel.kind, channel.target)
@@ -76,6 +103,7 @@ def channel_change(
     channel.events = sorted(events)
     channel.reminder_hours = reminder_hours
     channel.enabled = enabled
+    channel.language = language
     with transaction.atomic():
         channel.save()
         details = {**_details(channel), "address_changed": bool(target)}
@@ -100,6 +128,6 @@ def channel_test(*, channel: Channel, by) -> None:
     with transaction.atomic():
         event = Event.objects.create(
             kind=Event.TEST, key=f"test:{uuid.uuid4()}", project=channel.project,
-            reason=f"Sent by {by.get_username()} from the channels page.",
+            reason=_("Sent by %(user)s from the channels page.") % {"user": by.get_username()},
         )  # fmt: skip
         deliveries_record(event=event, channels=[channel])

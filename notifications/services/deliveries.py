@@ -26,7 +26,8 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from notifications import messages, publish
 from notifications.models import Channel, Delivery, Event
@@ -79,7 +80,11 @@ def deliveries_dispatch_due() -> int:
 def _transport_send(delivery: Delivery, message: messages.Message) -> None:
     channel = delivery.channel
     if channel.kind == Channel.Kind.EMAIL:
-        body = f"{message.text}\n\n{message.url}\n\n-- \nChannel {channel.name} of {message.body['project']['name']}."
+        signature = _("Channel %(channel)s of %(project)s.") % {
+            "channel": channel.name,
+            "project": message.body["project"]["name"],
+        }
+        body = f"{message.text}\n\n{message.url}\n\n-- \n{signature}"
         email_transport.send_message(
             to=channel.target, subject=message.title[:200], body=body, message_id=f"<{delivery.uuid}@{_mail_domain()}>"
         )
@@ -114,18 +119,21 @@ def delivery_send(*, delivery_id: int) -> bool:
         "channel", "event", "event__project", "event__instance", "event__backup"
     ).get(pk=delivery_id)
     channel = delivery.channel
-    if not channel.enabled and delivery.event.kind != Event.TEST:
-        _failed(delivery, "The channel was switched off before this message left.", permanent=True)
-        return False
-    try:
-        _transport_send(delivery, messages.build(delivery))
-    except DeliveryError as error:
-        _failed(delivery, error.reason, permanent=error.permanent)
-        return False
-    except Exception as error:  # a bug or a time limit: counted as an attempt, never silent
-        log.exception("Delivery %s failed unexpectedly", delivery_id)
-        _failed(delivery, f"Sending stopped unexpectedly ({type(error).__name__}).", permanent=False)
-        return False
+    # The message, and the reason recorded when it does not go through, in the team's language.
+    with translation.override(channel.language):
+        if not channel.enabled and delivery.event.kind != Event.TEST:
+            _failed(delivery, _("The channel was switched off before this message left."), permanent=True)
+            return False
+        try:
+            _transport_send(delivery, messages.build(delivery))
+        except DeliveryError as error:
+            _failed(delivery, error.reason, permanent=error.permanent)
+            return False
+        except Exception as error:  # a bug or a time limit: counted as an attempt, never silent
+            log.exception("Delivery %s failed unexpectedly", delivery_id)
+            reason = _("Sending stopped unexpectedly (%(error)s).") % {"error": type(error).__name__}
+            _failed(delivery, reason, permanent=False)
+            return False
     Delivery.objects.filter(pk=delivery_id, status=Status.SENDING).update(
         status=Status.DELIVERED, delivered_at=timezone.now(), last_error=""
     )

@@ -6,13 +6,16 @@ import logging
 
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from access.permissions import role_in
 from notifications.events import EventKind
-from notifications.messages import TITLES, console_url
+from notifications.messages import console_url, title_of
 from notifications.models import Channel, Event, Subscription
 from notifications.services import outbox
 from notifications.services.deliveries import deliveries_record
+from preferences.services import language_for
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +56,14 @@ def _email_requester(event: Event, backup) -> None:
         return
     if role_in(person, event.project_id) is None:
         return
-    title = TITLES[event.kind].format(backup=backup.name, instance=backup.instance.name)
-    link = console_url(reverse("backups:backup_detail", args=[backup.pk]))
-    body = (
-        f"{title}.\n\n{event.reason}\n\n{link}\n\n"
-        "You get this email because you asked to hear how the backups you request end. "
-        "Change that under Notifications in the console's header."
-    )
-    outbox.email_queue(to=person.email, subject=f"{title} · GeminiDB Backup Console"[:200], body=body)
+    # Recorded by a worker (no request, no active language): in the person's own language.
+    with translation.override(language_for(person)):
+        title = title_of(event.kind, backup=backup.name, instance=backup.instance.name)
+        link = console_url(reverse("backups:backup_detail", args=[backup.pk]))
+        why = _(
+            "You get this email because you asked to hear how the backups you request end. "
+            "Change that under Notifications in the console's header."
+        )
+        body = f"{title}.\n\n{event.reason}\n\n{link}\n\n{why}"
+        subject = _("%(title)s · GeminiDB Backup Console") % {"title": title}
+    outbox.email_queue(to=person.email, subject=subject[:200], body=body)

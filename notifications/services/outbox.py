@@ -24,9 +24,11 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from notifications import publish
+from notifications.messages import active_language
 from notifications.models import OutgoingEmail
 from notifications.transports import DeliveryError
 from notifications.transports import email as email_transport
@@ -53,11 +55,13 @@ def _message_id() -> str:
 
 
 def email_queue(*, to: str, subject: str, body: str) -> OutgoingEmail:
-    """Record one email to send. Call it inside the transaction of the change that makes it
-    necessary: the worker gets it after that commits, and never if it rolls back."""
+    """Record one email to send, written in the active language. Call it inside the transaction
+    of the change that makes it necessary: the worker gets it after that commits, and never if
+    it rolls back."""
     email = OutgoingEmail.objects.create(
-        recipient=to, subject=subject, body=body, message_id=_message_id(), next_attempt_at=timezone.now()
-    )
+        recipient=to, subject=subject, body=body, message_id=_message_id(), next_attempt_at=timezone.now(),
+        language=active_language(),
+    )  # fmt: skip
     transaction.on_commit(partial(email_publish, email_id=email.pk))
     return email
 
@@ -90,15 +94,18 @@ def email_send(*, email_id: int) -> bool:
     if not claimed:
         return False  # a duplicate delivery, another worker holds it, it is done or cancelled
     email = OutgoingEmail.objects.get(pk=email_id)
-    try:
-        email_transport.send(email)
-    except DeliveryError as error:
-        _email_failed(email, error.reason, permanent=error.permanent)
-        return False
-    except Exception as error:  # a bug or a time limit: counted as an attempt, never silent
-        log.exception("Sending email %s failed unexpectedly", email_id)
-        _email_failed(email, f"Sending stopped unexpectedly ({type(error).__name__}).", permanent=False)
-        return False
+    # Why it did not go through, in the email's language: whoever sent it reads that.
+    with translation.override(email.language):
+        try:
+            email_transport.send(email)
+        except DeliveryError as error:
+            _email_failed(email, error.reason, permanent=error.permanent)
+            return False
+        except Exception as error:  # a bug or a time limit: counted as an attempt, never silent
+            log.exception("Sending email %s failed unexpectedly", email_id)
+            reason = _("Sending stopped unexpectedly (%(error)s).") % {"error": type(error).__name__}
+            _email_failed(email, reason, permanent=False)
+            return False
     OutgoingEmail.objects.filter(pk=email_id, status=Status.SENDING).update(
         status=Status.SENT, sent_at=timezone.now(), body="", last_error=""
     )

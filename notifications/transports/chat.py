@@ -4,6 +4,8 @@ Slack and Mattermost take ``{"text": ...}`` with ``<url|label>`` links (Mattermo
 Slack's format); Microsoft Teams takes a MessageCard, the format of its "Incoming Webhook"
 connector. (A Teams Workflows webhook expects an Adaptive Card in a message instead: not sent yet.)"""
 
+from django.utils.translation import gettext as _
+
 from notifications.events import EventKind
 from notifications.messages import Message
 from notifications.transports import webhook
@@ -19,7 +21,7 @@ CALM = {
 
 
 def slack_payload(message: Message) -> dict:
-    link = f" <{message.url}|Open in the console>" if message.url.startswith("http") else ""
+    link = f" <{message.url}|{_slack_escape(_('Open in the console'))}>" if message.url.startswith("http") else ""
     return {"text": f"*{_slack_escape(message.title)}*\n{_slack_escape(message.text)}{link}"}
 
 
@@ -34,7 +36,7 @@ def teams_payload(message: Message) -> dict:
     }
     if message.url.startswith("http"):
         card["potentialAction"] = [
-            {"@type": "OpenUri", "name": "Open in the console", "targets": [{"os": "default", "uri": message.url}]}
+            {"@type": "OpenUri", "name": _("Open in the console"), "targets": [{"os": "default", "uri": message.url}]}
         ]
     return card
 

@@ -5,6 +5,7 @@ import smtplib
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils.translation import gettext as _
 
 from notifications.models import OutgoingEmail
 from notifications.transports import DeliveryError
@@ -29,14 +30,20 @@ def send_message(*, to: str, subject: str, body: str, message_id: str) -> None:
     try:
         accepted = message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused:
-        raise DeliveryError("The mail server refused the recipient's address.", permanent=True) from None
+        raise DeliveryError(_("The mail server refused the recipient's address."), permanent=True) from None
     except smtplib.SMTPResponseException as error:
         # 5xx is the server's final word (RFC 5321 §4.2.1); 4xx asks us to try again later.
         permanent = 500 <= error.smtp_code < 600
-        raise DeliveryError(f"The mail server answered {error.smtp_code}.", permanent=permanent) from None
+        raise DeliveryError(
+            _("The mail server answered %(code)s.") % {"code": error.smtp_code}, permanent=permanent
+        ) from None
     except smtplib.SMTPException as error:
-        raise DeliveryError(f"The mail server broke off the conversation ({type(error).__name__}).") from None
+        raise DeliveryError(
+            _("The mail server broke off the conversation (%(error)s).") % {"error": type(error).__name__}
+        ) from None
     except OSError as error:
-        raise DeliveryError(f"The mail server could not be reached ({type(error).__name__}).") from None
+        raise DeliveryError(
+            _("The mail server could not be reached (%(error)s).") % {"error": type(error).__name__}
+        ) from None
     if not accepted:
-        raise DeliveryError("The mail server accepted nothing.")
+        raise DeliveryError(_("The mail server accepted nothing."))

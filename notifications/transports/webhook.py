@@ -14,6 +14,7 @@ import time
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from notifications.transports import DeliveryError
 from webapp.outbound import AnswerTooLarge, DestinationRefused, OutboundSession, read_limited
@@ -49,13 +50,17 @@ def post_json(url: str, payload: dict, *, delivery_id: str, secret: str = "", ev
             finally:
                 response.close()
     except DestinationRefused as refused:
-        raise DeliveryError(f"The console may not call this address: {refused}.", permanent=True) from None
+        raise DeliveryError(
+            _("The console may not call this address: %(reason)s.") % {"reason": refused}, permanent=True
+        ) from None
     except AnswerTooLarge:
-        raise DeliveryError("The receiver answered with more than the console reads.") from None
+        raise DeliveryError(_("The receiver answered with more than the console reads.")) from None
     except requests.Timeout:
-        raise DeliveryError("The receiver did not answer in time.") from None
+        raise DeliveryError(_("The receiver did not answer in time.")) from None
     except requests.RequestException as error:
-        raise DeliveryError(f"The receiver could not be reached ({type(error).__name__}).") from None
+        raise DeliveryError(
+            _("The receiver could not be reached (%(error)s).") % {"error": type(error).__name__}
+        ) from None
     _check_status(response.status_code)
 
 
@@ -64,8 +69,9 @@ def _check_status(status: int) -> None:
         return
     if 300 <= status < 400:
         raise DeliveryError(
-            f"The receiver answered {status} (a redirect, which the console does not follow).", permanent=True
+            _("The receiver answered %(status)s (a redirect, which the console does not follow).") % {"status": status},
+            permanent=True,
         )
     # 408 and 429 ask us to come back; other 4xx say the request itself is wrong (a removed hook).
     permanent = 400 <= status < 500 and status not in (408, 429)
-    raise DeliveryError(f"The receiver answered {status}.", permanent=permanent)
+    raise DeliveryError(_("The receiver answered %(status)s.") % {"status": status}, permanent=permanent)

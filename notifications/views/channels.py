@@ -7,12 +7,15 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from access.decorators import login_required, require
 from access.models import CloudProject
 from access.permissions import Action, project_for
+from notifications.events import EventKind
 from notifications.forms import ChannelForm
 from notifications.selectors.channels import project_channel, project_channels, recent_deliveries
 from notifications.services import channels as channel_services
@@ -41,13 +44,14 @@ def page_context(project: CloudProject, **extra) -> dict:
         "channels": project_channels(project),
         "deliveries": deliveries,
         "deliveries_in_flight": any(delivery.in_flight for delivery in deliveries),
+        "event_kinds": len(EventKind.values),
         "form": extra.pop("form", None) or ChannelForm(),
         **extra,
     }
 
 
 def _first(error: ValidationError) -> str:
-    return error.messages[0] if error.messages else "That did not work."
+    return error.messages[0] if error.messages else _("That did not work.")
 
 
 @login_required
@@ -67,14 +71,14 @@ def channels(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             channel, secret = channel_services.channel_add(
                 project=project, by=request.user, kind=data["kind"], name=data["name"], target=data["target"],
-                events=data["events"], reminder_hours=data["reminder_hours"],
+                events=data["events"], reminder_hours=data["reminder_hours"], language=data["language"],
             )  # fmt: skip
         except ValidationError as error:
             form.add_error(None, _first(error))
         else:
             if secret:  # shown this once, in this answer: never stored in a session or a message
                 return render(request, PAGE, page_context(project, created=channel, secret=secret))
-            messages.success(request, f"Channel {channel.name} added.")
+            messages.success(request, _("Channel %(name)s added.") % {"name": channel.name})
             return redirect(channels_url(project))
     return render(request, PAGE, page_context(project, form=form), status=200)
 
@@ -90,12 +94,12 @@ def channel_edit(request: HttpRequest, pk: int, channel_pk: int) -> HttpResponse
         try:
             channel_services.channel_change(
                 channel=channel, by=request.user, name=data["name"], target=data["target"], events=data["events"],
-                reminder_hours=data["reminder_hours"], enabled=data["enabled"],
+                reminder_hours=data["reminder_hours"], enabled=data["enabled"], language=data["language"],
             )  # fmt: skip
         except ValidationError as error:
             form.add_error(None, _first(error))
         else:
-            messages.success(request, f"Channel {channel.name} saved.")
+            messages.success(request, _("Channel %(name)s saved.") % {"name": channel.name})
             return redirect(channels_url(project))
     return render(request, "notifications/channel_edit.html", {"project": project, "channel": channel, "form": form})
 
@@ -106,7 +110,7 @@ def channel_remove(request: HttpRequest, pk: int, channel_pk: int) -> HttpRespon
     project = managed_project(request, pk)
     channel = project_channel(project, channel_pk)
     channel_services.channel_remove(channel=channel, by=request.user)
-    messages.success(request, f"Channel {channel.name} removed.")
+    messages.success(request, _("Channel %(name)s removed.") % {"name": channel.name})
     if htmx_of(request):  # asked through hx-confirm: the page is loaded again, with the message
         return HttpResponseClientRedirect(channels_url(project))
     return redirect(channels_url(project))
@@ -122,11 +126,18 @@ def channel_test(request: HttpRequest, pk: int, channel_pk: int) -> HttpResponse
     if TESTS.take(str(request.user.pk)):
         channel_services.channel_test(channel=channel, by=request.user)
     else:
-        error = f"Too many tests: try again in {TESTS.seconds_left() // 60 + 1} minutes."
+        minutes = TESTS.seconds_left() // 60 + 1
+        error = ngettext(
+            "Too many tests: try again in %(minutes)s minute.",
+            "Too many tests: try again in %(minutes)s minutes.",
+            minutes,
+        ) % {"minutes": minutes}
     if wants_fragment(request):
         return render(request, f"{PAGE}#deliveries", page_context(project, test_error=error))
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, f"A test message to {channel.name} is on its way: see Recent deliveries.")
+        messages.success(
+            request, _("A test message to %(name)s is on its way: see Recent deliveries.") % {"name": channel.name}
+        )
     return redirect(channels_url(project))

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from access.decorators import AuthenticatedHttpRequest, login_required
@@ -20,6 +21,6 @@ def my_notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         subscription_set(user=request.user, backup_outcomes=form.cleaned_data["backup_outcomes"])
-        messages.success(request, "Your notification settings are saved.")
+        messages.success(request, _("Your notification settings are saved."))
         return redirect("notifications:mine")
     return render(request, "notifications/mine.html", {"form": form, "has_email": bool(request.user.email)})

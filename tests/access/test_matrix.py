@@ -119,6 +119,13 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     "logout": {"GET": (405,) * 6, "POST": (LOGIN,) * 6},
     "password_change": {"GET": EVERYONE, "POST": EVERYONE},
     "password_change_done": {"GET": EVERYONE},
+    # A person's own language, time zone and theme.
+    "preferences:edit": {"GET": EVERYONE, "POST": EVERYONE},
+    # The one-click switches work signed out too (the sign-in page has them): back to the page.
+    "preferences:language": {"GET": (405,) * 6, "POST": (302,) * 6},
+    "preferences:theme": {"GET": (405,) * 6, "POST": (302,) * 6},
+    # The JavaScript catalogue: the same for everyone, signed in or not.
+    "preferences:javascript_catalog": {"GET": (200,) * 6, "POST": (405,) * 6},
     # Prometheus metrics: off (404) unless METRICS_TOKEN is set, and then only for its bearer.
     "metrics": {"GET": (404,) * 6, "POST": (404,) * 6},
 }
@@ -155,6 +162,7 @@ ARGS: dict[str, Callable[[World], list]] = {
     "restores:rehearsal_start": lambda w: [w.instance.pk],
     "restores:rehearsal_schedule": lambda w: [w.instance.pk],
     "restores:restore_detail": lambda w: [restore(w).pk],
+    "preferences:javascript_catalog": lambda w: ["de"],
 }
 QUERY: dict[str, str | Callable[[World], str]] = {
     "backups:backup_validate": "?field=name",
