@@ -9,13 +9,14 @@ from functools import partial
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from restores import validators
 
-NAME_HELP = "4 to 64 characters: letters, digits, - and _, starting with a letter."
-# The rule, not a password (S105).
-PASSWORD_HELP = "8 to 32 characters: upper- and lower-case letters, digits and one of ~!@#%^*-_=+?"  # noqa: S105
-TIME_HELP = "In UTC, inside the window above."
+NAME_HELP = gettext_lazy("4 to 64 characters: letters, digits, - and _, starting with a letter.")
+PASSWORD_HELP = gettext_lazy("8 to 32 characters: upper- and lower-case letters, digits and one of ~!@#%^*-_=+?")
+TIME_HELP = gettext_lazy("In UTC, inside the window above.")
 # The specification's text fields, and how a missing one is named (as the services name them).
 
 
@@ -27,7 +28,7 @@ class UtcDateTimeField(forms.DateTimeField):
             return super().to_python(value)
 
 
-def _text(label: str, help_text: str = "", **attrs) -> forms.CharField:
+def _text(label, help_text="", **attrs) -> forms.CharField:
     # Not required here: the validators say what is missing, in the API's words.
     widget = forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", **attrs})
     return forms.CharField(label=label, required=False, help_text=help_text, widget=widget)
@@ -39,37 +40,40 @@ class RestoreForm(forms.Form):
     network and placement), or None when the cloud could not be asked: then nothing is prefilled,
     and the least nodes and storage are the cloud's to check."""
 
-    target_name = _text("New instance name", NAME_HELP)
+    target_name = _text(gettext_lazy("New instance name"), NAME_HELP)
     password = forms.CharField(
-        label="Database password",
+        label=gettext_lazy("Database password"),
         required=False,
         strip=False,
         help_text=PASSWORD_HELP,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password_again = forms.CharField(
-        label="Password again",
+        label=gettext_lazy("Password again"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     restore_time = UtcDateTimeField(
-        label="Restore to (UTC)",
+        label=gettext_lazy("Restore to (UTC)"),
         required=False,
         help_text=TIME_HELP,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
     )
-    spec_code = _text("Specification code", "The nodes' vCPUs and memory, e.g. geminidb.cassandra.xlarge.4.")
-    storage_type = _text("Disk type", "ULTRAHIGH: SSD disks.")
-    node_count = forms.IntegerField(label="Nodes", required=False)
-    volume_size_gb = forms.IntegerField(label="Storage (GB)", required=False)
-    region = _text("Region")
-    availability_zone = _text("Availability zone", "Several AZs separated by commas.")
-    vpc_id = _text("VPC ID")
-    subnet_id = _text("Subnet ID")
-    security_group_id = _text("Security group ID")
-    confirm = _text("Type the new instance's name to confirm")
+    spec_code = _text(
+        gettext_lazy("Specification code"),
+        gettext_lazy("The nodes' vCPUs and memory, e.g. geminidb.cassandra.xlarge.4."),
+    )
+    storage_type = _text(gettext_lazy("Disk type"), gettext_lazy("ULTRAHIGH: SSD disks."))
+    node_count = forms.IntegerField(label=gettext_lazy("Nodes"), required=False)
+    volume_size_gb = forms.IntegerField(label=gettext_lazy("Storage (GB)"), required=False)
+    region = _text(gettext_lazy("Region"))
+    availability_zone = _text(gettext_lazy("Availability zone"), gettext_lazy("Several AZs separated by commas."))
+    vpc_id = _text(gettext_lazy("VPC ID"))
+    subnet_id = _text(gettext_lazy("Subnet ID"))
+    security_group_id = _text(gettext_lazy("Security group ID"))
+    confirm = _text(gettext_lazy("Type the new instance's name to confirm"))
 
     def __init__(self, *args, source, spec=None, backup=None, point_in_time: bool = False, periods=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,17 +89,18 @@ class RestoreForm(forms.Form):
         self.fields["node_count"].widget.attrs.update(
             {"min": max(validators.NODES_MIN, least_nodes or 0), "max": validators.NODES_MAX}
         )
+        limits = {"least": least_nodes, "min": validators.NODES_MIN, "max": validators.NODES_MAX, "source": source.name}
         self.fields["node_count"].help_text = (
-            f"At least {least_nodes}, as {source.name} has; at most {validators.NODES_MAX}."
+            _("At least %(least)d, as %(source)s has; at most %(max)d.") % limits
             if least_nodes
-            else f"{validators.NODES_MIN} to {validators.NODES_MAX}, at least as many as {source.name} has."
+            else _("%(min)d to %(max)d, at least as many as %(source)s has.") % limits
         )
         if least_storage:
             self.fields["volume_size_gb"].widget.attrs["min"] = least_storage
         self.fields["volume_size_gb"].help_text = (
-            f"At least {least_storage} GB, as {source.name} has."
+            _("At least %(least)d GB, as %(source)s has.") % {"least": least_storage, "source": source.name}
             if least_storage
-            else f"At least as much as {source.name} has."
+            else _("At least as much as %(source)s has.") % {"source": source.name}
         )
 
     @property
@@ -108,8 +113,10 @@ class RestoreForm(forms.Form):
         storage = self.data.get("volume_size_gb") if self.is_bound else self.initial.get("volume_size_gb")
         where = self.source.project.name
         if nodes and storage:
-            return f"The cloud creates a new instance with {nodes} nodes and {storage} GB of storage in {where}."
-        return f"The cloud creates a new instance in {where}."
+            return _(
+                "The cloud creates a new instance with %(nodes)s nodes and %(storage)s GB of storage in %(project)s."
+            ) % {"nodes": nodes, "storage": storage, "project": where}
+        return _("The cloud creates a new instance in %(project)s.") % {"project": where}
 
     def clean(self):
         cleaned = super().clean()
@@ -131,10 +138,13 @@ class RestoreForm(forms.Form):
             except ValidationError as error:
                 self.add_error(field, error)
         if "password" not in self.errors and cleaned.get("password") != cleaned.get("password_again"):
-            self.add_error("password_again", "The two passwords differ.")
+            self.add_error("password_again", _("The two passwords differ."))
         name = cleaned.get("target_name", "")
         if "target_name" not in self.errors and cleaned.get("confirm", "").strip() != name:
-            self.add_error("confirm", f"Type {name} exactly, to confirm that a new billable instance is created.")
+            self.add_error(
+                "confirm",
+                _("Type %(name)s exactly, to confirm that a new billable instance is created.") % {"name": name},
+            )
         return cleaned
 
     def target_spec(self) -> dict:
@@ -147,8 +157,10 @@ class RestoreForm(forms.Form):
 class RehearsalScheduleForm(forms.Form):
     """Rehearse an instance's latest backup every N days (0 or unticked: no schedule)."""
 
-    enabled = forms.BooleanField(label="Rehearse on a schedule", required=False)
-    every_days = forms.IntegerField(label="Every (days)", required=False, help_text="1 to 365; 30 is monthly.")
+    enabled = forms.BooleanField(label=gettext_lazy("Rehearse on a schedule"), required=False)
+    every_days = forms.IntegerField(
+        label=gettext_lazy("Every (days)"), required=False, help_text=gettext_lazy("1 to 365; 30 is monthly.")
+    )
 
     def clean(self):
         cleaned = super().clean()

@@ -8,6 +8,7 @@ prove it restores (and time it), and each instance's rehearsal schedule.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from access.fields import EncryptedTextField
 from access.models import CloudProject
@@ -27,28 +28,28 @@ class Restore(models.Model):
     """
 
     class Kind(models.TextChoices):
-        RESTORE = "restore", "Restore"
-        REHEARSAL = "rehearsal", "Rehearsal"
+        RESTORE = "restore", _("Restore")
+        REHEARSAL = "rehearsal", _("Rehearsal")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SUBMITTING = "submitting", "Submitting"
-        RESTORING = "restoring", "Restoring"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed"
-        UNKNOWN = "unknown", "Unknown"
+        QUEUED = "queued", _("Queued")
+        SUBMITTING = "submitting", _("Submitting")
+        RESTORING = "restoring", _("Restoring")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Unknown")
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.SUBMITTING, Status.RESTORING)
 
     class Cleanup(models.TextChoices):
         """What became of a rehearsal's temporary instance ("" for a restore, or before the end)."""
 
-        NONE = "", "Not needed yet"
-        PENDING = "pending", "To delete"
-        DELETING = "deleting", "Deleting"
-        DELETED = "deleted", "Deleted"
+        NONE = "", _("Not needed yet")
+        PENDING = "pending", _("To delete")
+        DELETING = "deleting", _("Deleting")
+        DELETED = "deleted", _("Deleted")
         # The last attempt did not go through; the worker tries again (it never gives up).
-        FAILED = "failed", "Not deleted yet"
+        FAILED = "failed", _("Not deleted yet")
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RESTORE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
@@ -161,15 +162,15 @@ class RestoreEvent(models.Model):
     """One line of a restore's timeline."""
 
     class Kind(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        SUBMITTED = "submitted", "Submitted"
-        RETRY = "retry", "Will retry"
-        PROGRESS = "progress", "Restoring"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed"
-        UNKNOWN = "unknown", "Lost track"
-        CLEANUP = "cleanup", "Clean-up"
-        NOTE = "note", "Note"
+        REQUESTED = "requested", _("Requested")
+        SUBMITTED = "submitted", _("Submitted")
+        RETRY = "retry", _("Will retry")
+        PROGRESS = "progress", _("Restoring")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Lost track")
+        CLEANUP = "cleanup", _("Clean-up")
+        NOTE = "note", _("Note")
 
     restore = models.ForeignKey(Restore, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()

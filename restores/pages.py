@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from access.permissions import Action, user_can
 from access.selectors.projects import PAGE_DEFERRED, visible_projects
@@ -183,9 +184,11 @@ def backup_restores(user, backup: Backup) -> BackupRestores:
 def point_in_time_blocker(instance: Instance) -> str | None:
     """Why the instance cannot be restored to a point in time, or None."""
     if instance.gone_at:
-        return f"{instance.name} is gone from the cloud: restore one of its backups instead."
+        return _("%(instance)s is gone from the cloud: restore one of its backups instead.") % {
+            "instance": instance.name
+        }
     if instance.mode != validators.MODE:
-        return f"Only a {validators.MODE} instance can be restored to a point in time."
+        return _("Only a %(mode)s instance can be restored to a point in time.") % {"mode": validators.MODE}
     return None
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from backups.cloud import (
     CloudError,
@@ -59,39 +60,47 @@ def _client(instance: Instance):
 
 
 def _failure(error: Exception, what: str) -> str:
+    """Why `what` (a phrase: "the specification of X") could not be read."""
     if isinstance(error, Throttled):
-        return f"The cloud is limiting calls right now, so {what} could not be read. Try again in a minute."
-    if isinstance(error, CloudUnavailable | requests.RequestException):
-        return f"The cloud did not answer in time, so {what} could not be read. Try again in a minute."
-    return f"The cloud refused to tell {what} ({error})."
+        message = _("The cloud is limiting calls right now, so %(what)s could not be read. Try again in a minute.")
+    elif isinstance(error, CloudUnavailable | requests.RequestException):
+        message = _("The cloud did not answer in time, so %(what)s could not be read. Try again in a minute.")
+    else:
+        message = _("The cloud refused to tell %(what)s (%(error)s).")
+    return message % {"what": what, "error": error}
 
 
 def source_spec(instance: Instance) -> SourceSpec:
     """The source's flavor, network and placement, read from the cloud's instance list."""
-    what = f"the specification of {instance.name}"
+    what = _("the specification of %(instance)s") % {"instance": instance.name}
     client = _client(instance)
     try:
         found = client.get_instance(instance.cloud_id)
     except (CloudError, requests.RequestException) as error:
         log.info("Reading the spec of instance %s failed: %s", instance.cloud_id, type(error).__name__)
-        return SourceSpec(None, f"{_failure(error, what)} Fill in the new instance's specification yourself.")
+        return SourceSpec(
+            None,
+            _("%(failure)s Fill in the new instance's specification yourself.") % {"failure": _failure(error, what)},
+        )
     finally:
         client.close()
     if found is None:
         return SourceSpec(
-            None, f"The cloud no longer lists {instance.name}: fill in the new instance's specification yourself."
+            None,
+            _("The cloud no longer lists %(instance)s: fill in the new instance's specification yourself.")
+            % {"instance": instance.name},
         )
     return SourceSpec(found)
 
 
 def restorable_window(instance: Instance) -> RestorableWindow:
     """The times the cloud says the instance can be restored to (empty: none)."""
-    what = f"the times {instance.name} can be restored to"
+    what = _("the times %(instance)s can be restored to") % {"instance": instance.name}
     client = _client(instance)
     try:
         return RestorableWindow(client.restorable_time_periods(instance.cloud_id))
     except InstanceNotFound:
-        return RestorableWindow([], f"The cloud no longer lists {instance.name}.")
+        return RestorableWindow([], _("The cloud no longer lists %(instance)s.") % {"instance": instance.name})
     except (CloudError, requests.RequestException) as error:
         log.info("Reading the restorable window of %s failed: %s", instance.cloud_id, type(error).__name__)
         return RestorableWindow(None, _failure(error, what))

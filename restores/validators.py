@@ -11,6 +11,9 @@ import re
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from backups.validators import validate_backup_name
 
@@ -27,11 +30,12 @@ MODE = "Cluster"
 REHEARSAL_DAYS_MIN = 1
 REHEARSAL_DAYS_MAX = 365
 
+# What a password lacks, as "The password must contain …" lists it.
 _PASSWORD_CLASSES = (
-    (re.compile(r"[A-Z]"), "an upper-case letter"),
-    (re.compile(r"[a-z]"), "a lower-case letter"),
-    (re.compile(r"[0-9]"), "a digit"),
-    (re.compile(f"[{re.escape(SPECIAL_CHARACTERS)}]"), f"one of {SPECIAL_CHARACTERS}"),
+    (re.compile(r"[A-Z]"), gettext_lazy("an upper-case letter")),
+    (re.compile(r"[a-z]"), gettext_lazy("a lower-case letter")),
+    (re.compile(r"[0-9]"), gettext_lazy("a digit")),
+    (re.compile(f"[{re.escape(SPECIAL_CHARACTERS)}]"), gettext_lazy("one of %(specials)s")),
 )
 _PASSWORD_ALLOWED = re.compile(f"[A-Za-z0-9{re.escape(SPECIAL_CHARACTERS)}]")
 
@@ -40,7 +44,7 @@ def validate_instance_name(name: str) -> None:
     """4 to 64 characters, starting with a letter; letters, digits, hyphens and underscores
     (the same rule as a backup's name, said of an instance)."""
     if not name:
-        raise ValidationError("Enter a name for the new instance.", code="required")
+        raise ValidationError(_("Enter a name for the new instance."), code="required")
     try:
         validate_backup_name(name)
     except ValidationError as error:
@@ -50,24 +54,28 @@ def validate_instance_name(name: str) -> None:
 def validate_instance_password(password: str) -> None:
     """8 to 32 characters with upper- and lower-case letters, digits and one of ~!@#%^*-_=+?."""
     if not password:
-        raise ValidationError("Enter a password for the new instance's database.", code="required")
+        raise ValidationError(_("Enter a password for the new instance's database."), code="required")
     if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
         raise ValidationError(
-            "The password must be %(min)d to %(max)d characters long.",
+            _("The password must be %(min)d to %(max)d characters long."),
             code="length",
             params={"min": PASSWORD_MIN_LENGTH, "max": PASSWORD_MAX_LENGTH},
         )
     if any(not _PASSWORD_ALLOWED.fullmatch(character) for character in password):
         # Never echo the password (or part of it) back.
         raise ValidationError(
-            "The password may contain only letters, digits and %(specials)s.",
+            _("The password may contain only letters, digits and %(specials)s."),
             code="characters",
             params={"specials": SPECIAL_CHARACTERS},
         )
-    missing = [what for pattern, what in _PASSWORD_CLASSES if not pattern.search(password)]
+    missing = [
+        str(what) % {"specials": SPECIAL_CHARACTERS}
+        for pattern, what in _PASSWORD_CLASSES
+        if not pattern.search(password)
+    ]
     if missing:
         raise ValidationError(
-            "The password must contain %(missing)s.", code="weak", params={"missing": ", ".join(missing)}
+            _("The password must contain %(missing)s."), code="weak", params={"missing": ", ".join(missing)}
         )
 
 
@@ -75,17 +83,17 @@ def validate_node_count(node_count: int | None, source=None) -> None:
     """3 to 200 nodes, and at least as many as the source instance has (``source``: anything
     with ``node_count``, e.g. the cloud's Instance; None when it is not known)."""
     if node_count is None:
-        raise ValidationError("Enter the number of nodes.", code="required")
+        raise ValidationError(_("Enter the number of nodes."), code="required")
     if not NODES_MIN <= node_count <= NODES_MAX:
         raise ValidationError(
-            "The new instance needs %(min)d to %(max)d nodes.",
+            _("The new instance needs %(min)d to %(max)d nodes."),
             code="range",
             params={"min": NODES_MIN, "max": NODES_MAX},
         )
     least = getattr(source, "node_count", None)
     if least and node_count < least:
         raise ValidationError(
-            "The new instance needs at least %(least)d nodes, as many as the original has.",
+            _("The new instance needs at least %(least)d nodes, as many as the original has."),
             code="fewer_than_source",
             params={"least": least},
         )
@@ -94,57 +102,61 @@ def validate_node_count(node_count: int | None, source=None) -> None:
 def validate_volume_size(volume_size_gb: int | None, source=None) -> None:
     """A whole number of GB, at least the source instance's storage."""
     if volume_size_gb is None:
-        raise ValidationError("Enter the storage in GB.", code="required")
+        raise ValidationError(_("Enter the storage in GB."), code="required")
     if volume_size_gb <= 0:
-        raise ValidationError("The storage must be a positive number of GB.", code="range")
+        raise ValidationError(_("The storage must be a positive number of GB."), code="range")
     least = getattr(source, "volume_size_gb", None)
     if least and volume_size_gb < least:
         raise ValidationError(
-            "The new instance needs at least %(least)d GB of storage, as much as the original has.",
+            _("The new instance needs at least %(least)d GB of storage, as much as the original has."),
             code="less_than_source",
             params={"least": least},
         )
 
 
-# The create API's text fields a new instance needs, named as a sentence names them.
+# The create API's text fields a new instance needs, and what to say when one is missing (a
+# whole sentence each: German gives each name its own article).
 REQUIRED_TEXT = {
-    "spec_code": "specification code",
-    "storage_type": "disk type",
-    "region": "region",
-    "availability_zone": "availability zone",
-    "vpc_id": "VPC ID",
-    "subnet_id": "subnet ID",
-    "security_group_id": "security group ID",
+    "spec_code": gettext_lazy("Enter the specification code."),
+    "storage_type": gettext_lazy("Enter the disk type."),
+    "region": gettext_lazy("Enter the region."),
+    "availability_zone": gettext_lazy("Enter the availability zone."),
+    "vpc_id": gettext_lazy("Enter the VPC ID."),
+    "subnet_id": gettext_lazy("Enter the subnet ID."),
+    "security_group_id": gettext_lazy("Enter the security group ID."),
 }
 
 
-def validate_required(value: str, label: str) -> None:
+def validate_required(value: str, message: str | Promise) -> None:
+    """``message`` (one of REQUIRED_TEXT's) when ``value`` is blank."""
     if not (value or "").strip():
-        raise ValidationError("Enter the %(label)s.", code="required", params={"label": label})
+        raise ValidationError(str(message), code="required")
 
 
 def validate_restore_time(restore_time: datetime | None, periods: list[tuple[datetime, datetime]] | None) -> None:
     """A time inside one of the restorable periods; any time when the periods are not known
     (None: the cloud could not be asked, and refuses a time outside them itself)."""
     if restore_time is None:
-        raise ValidationError("Choose the time to restore to.", code="required")
+        raise ValidationError(_("Choose the time to restore to."), code="required")
     if periods is None:
         return
     if not periods:
         raise ValidationError(
-            "The cloud reports no time this instance can be restored to yet: it needs a completed backup.",
+            _("The cloud reports no time this instance can be restored to yet: it needs a completed backup."),
             code="no_window",
         )
     if not any(start <= restore_time <= end for start, end in periods):
-        raise ValidationError("Choose a time inside the restorable window shown above (in UTC).", code="outside_window")
+        raise ValidationError(
+            _("Choose a time inside the restorable window shown above (in UTC)."), code="outside_window"
+        )
 
 
 def validate_rehearsal_interval(every_days: int | None) -> None:
     if every_days is None:
-        raise ValidationError("Enter how many days apart the rehearsals are.", code="required")
+        raise ValidationError(_("Enter how many days apart the rehearsals are."), code="required")
     if not REHEARSAL_DAYS_MIN <= every_days <= REHEARSAL_DAYS_MAX:
         raise ValidationError(
-            "Rehearse every %(min)d to %(max)d days.",
+            _("Rehearse every %(min)d to %(max)d days."),
             code="range",
             params={"min": REHEARSAL_DAYS_MIN, "max": REHEARSAL_DAYS_MAX},
         )

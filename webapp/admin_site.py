@@ -9,11 +9,12 @@ site administrator can see and do here.
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsoleAdminSite(admin.AdminSite):
-    site_header = "GeminiDB Backup Console administration"
-    site_title = "GeminiDB Backup Console admin"
+    site_header = _("GeminiDB Backup Console administration")
+    site_title = _("GeminiDB Backup Console admin")
 
     def password_change(self, request, extra_context=None):
         # One's own password is changed on the console's page, which audits it.

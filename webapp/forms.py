@@ -9,6 +9,7 @@ from django.forms.utils import flatatt
 from django.utils.choices import BaseChoiceIterator
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 
 class FilterForm(forms.Form):
@@ -28,7 +29,7 @@ class DateRangeFilterForm(FilterForm):
         cleaned = super().clean()
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and until < since:
-            self.add_error("until", "The end date is before the start date.")
+            self.add_error("until", _("The end date is before the start date."))
         return cleaned
 
 
@@ -41,7 +42,7 @@ def date_filter(label: str) -> forms.DateField:
         label=label,
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[MaxValueValidator(LAST_FILTER_DATE, "Enter a date before the year 9999.")],
+        validators=[MaxValueValidator(LAST_FILTER_DATE, _("Enter a date before the year 9999."))],
     )
 
 

@@ -31,6 +31,7 @@ import requests
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.util.connection import allowed_gai_family
@@ -58,6 +59,8 @@ _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 
 class DestinationRefused(requests.RequestException):
     """The console may not call this address; ``str()`` says why, for the person who typed it."""
+
+    address = ""  # the refused address, for saying it in the typist's language
 
 
 class AnswerTooLarge(requests.RequestException):
@@ -107,10 +110,12 @@ def public_address(host: str, port: int) -> str:
         addresses = [ipaddress.ip_address(str(answer[4][0]).split("%")[0]) for answer in answers]
     for address in addresses:
         if not is_public_address(address):
-            raise DestinationRefused(
+            refused = DestinationRefused(
                 f"{host} resolves to {address}, which is not a public address: the console calls only public "
                 "addresses, unless OUTBOUND_ALLOWED_HOSTS lists the host"
             )
+            refused.address = str(address)
+            raise refused
     if not addresses:
         raise socket.gaierror(f"no address for {host}")
     return str(addresses[0])
@@ -121,40 +126,46 @@ def normalize_base_url(value: str) -> str:
     ValidationError that says what to change. No DNS lookup: ``check_base_url`` does that."""
     text = value.strip()
     if any(char.isspace() or not char.isprintable() or char == "\\" for char in text):
-        raise ValidationError("Enter the address without spaces or backslashes.", code="characters")
+        raise ValidationError(_("Enter the address without spaces or backslashes."), code="characters")
     if "://" not in text:
         text = f"https://{text}"
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise ValidationError("Enter an https:// address.", code="scheme")
+        raise ValidationError(_("Enter an https:// address."), code="scheme")
     if "?" in text or "#" in text or parts.path not in ("", "/"):
         raise ValidationError(
-            "Enter only the scheme and host (and port if needed), e.g. https://iam.eu-de.otc.t-systems.com: "
-            "no path, no query (?) and no fragment (#).",
+            _(
+                "Enter only the scheme and host (and port if needed), e.g. https://iam.eu-de.otc.t-systems.com: "
+                "no path, no query (?) and no fragment (#)."
+            ),
             code="path",
         )
     if "@" in parts.netloc:
-        raise ValidationError("Enter the address without a user name or password (nothing before an @).", code="user")
+        raise ValidationError(
+            _("Enter the address without a user name or password (nothing before an @)."), code="user"
+        )
     host = (parts.hostname or "").rstrip(".")
     try:
         port = parts.port
     except ValueError:
         port = 0
     if port == 0 or parts.netloc.endswith(":"):
-        raise ValidationError("The port must be a number from 1 to 65535.", code="port")
+        raise ValidationError(_("The port must be a number from 1 to 65535."), code="port")
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         if not host.isascii() or not all(_LABEL.fullmatch(label) for label in host.split(".")):
             raise ValidationError(
-                "Enter a valid host name (an internationalised name in its xn-- form).", code="host"
+                _("Enter a valid host name (an internationalised name in its xn-- form)."), code="host"
             ) from None
         netloc = host
     else:
         netloc = f"[{address}]" if address.version == 6 else str(address)
     if scheme == "http" and not is_allowed_host(host):
-        raise ValidationError("Enter an https:// address: the console sends credentials only over HTTPS.", code="http")
+        raise ValidationError(
+            _("Enter an https:// address: the console sends credentials only over HTTPS."), code="http"
+        )
     default_port = 443 if scheme == "https" else 80
     return f"{scheme}://{netloc}" + (f":{port}" if port and port != default_port else "")
 
@@ -169,9 +180,15 @@ def check_base_url(value: str) -> str:
     try:
         public_address(host, parts.port or 443)
     except DestinationRefused as refused:
-        raise ValidationError(f"{refused}.", code="address") from None
+        message = _(
+            "%(host)s resolves to %(address)s, which is not a public address: the console calls only public "
+            "addresses, unless OUTBOUND_ALLOWED_HOSTS lists the host."
+        )
+        raise ValidationError(message % {"host": host, "address": refused.address}, code="address") from None
     except (socket.gaierror, UnicodeError):
-        raise ValidationError(f"The host {host} cannot be found: check the name.", code="dns") from None
+        raise ValidationError(
+            _("The host %(host)s cannot be found: check the name.") % {"host": host}, code="dns"
+        ) from None
     return url
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from access.services import audit
 from backups.models import Backup, Instance
@@ -56,11 +57,11 @@ def rehearsal_problem(instance: Instance) -> str | None:
 def rehearsal_blocker(instance: Instance, *, under_way: bool, has_backup: bool) -> str | None:
     """`rehearsal_problem` from facts a page has already read."""
     if instance.gone_at is not None:
-        return "The instance is no longer in the cloud."
+        return _("The instance is no longer in the cloud.")
     if under_way:
-        return "A rehearsal of this instance is already under way."
+        return _("A rehearsal of this instance is already under way.")
     if not has_backup:
-        return "The instance has no completed backup to rehearse a restore of."
+        return _("The instance has no completed backup to rehearse a restore of.")
     return None
 
 

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from access.services import audit
@@ -46,9 +47,9 @@ SPEC_FIELDS = (
 def restorable_backup_problem(backup: Backup) -> str | None:
     """Why this backup cannot be restored, in plain words; None when it can."""
     if backup.status != Backup.Status.COMPLETED or not backup.backup_id:
-        return "Only a completed backup can be restored."
+        return _("Only a completed backup can be restored.")
     if backup.deleted_in_cloud_at is not None:
-        return "This backup has been deleted in the cloud."
+        return _("This backup has been deleted in the cloud.")
     return None
 
 
@@ -73,7 +74,7 @@ def _validate(*, project, target_name: str, password: str, spec: dict) -> None:
             errors.setdefault(field, []).extend(error.error_list)
     if "target_name" not in errors and _name_taken(project, target_name):
         errors["target_name"] = [
-            ValidationError("Another restore of this console already used this name: choose another.", code="taken")
+            ValidationError(_("Another restore of this console already used this name: choose another."), code="taken")
         ]
     if errors:
         raise ValidationError(errors)
@@ -115,9 +116,9 @@ def point_in_time_restore_request(
     """Record a restore of `instance` as it was at `restore_time` to a new instance. The form
     checks the time against the cloud's restorable window; the cloud checks it again."""
     if instance.mode and instance.mode != validators.MODE:
-        raise ValidationError("Only a Cluster instance can be restored to a point in time.", code="not_cluster")
+        raise ValidationError(_("Only a Cluster instance can be restored to a point in time."), code="not_cluster")
     if restore_time is None:
-        raise ValidationError({"restore_time": ["Choose the time to restore to."]})
+        raise ValidationError({"restore_time": [_("Choose the time to restore to.")]})
     return restore_record(
         kind=Restore.Kind.RESTORE,
         source=instance,
@@ -179,7 +180,7 @@ def restore_record(*, kind, source: Instance, backup, restore_time, user, target
     except IntegrityError:
         # A concurrent request took the name (or started a rehearsal) first: say why.
         if kind == Restore.Kind.REHEARSAL:
-            raise ValidationError("A rehearsal of this instance is already under way.", code="active") from None
+            raise ValidationError(_("A rehearsal of this instance is already under way."), code="active") from None
         _validate(project=project, target_name=target_name, password=password, spec=spec)
         raise
     with log_context(restore_id=restore.pk):

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from access.decorators import login_required, require
@@ -27,8 +28,11 @@ def rehearsal_start(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("backups:instance_detail", pk=instance.pk)
     messages.success(
         request,
-        f"Rehearsal of {instance.name} requested: the latest backup is restored to the temporary instance "
-        f"{rehearsal.target_name}, timed, then deleted.",
+        _(
+            "Rehearsal of %(instance)s requested: the latest backup is restored to the temporary instance "
+            "%(target)s, timed, then deleted."
+        )
+        % {"instance": instance.name, "target": rehearsal.target_name},
     )
     return redirect("restores:restore_detail", pk=rehearsal.pk)
 
@@ -47,9 +51,9 @@ def rehearsal_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     if schedule.enabled:
         messages.success(
             request,
-            f"{instance.name} is rehearsed every {schedule.every_days} days; "
-            f"the next rehearsal is due {schedule.next_due_at:%Y-%m-%d %H:%M} UTC.",
+            _("%(instance)s is rehearsed every %(days)d days; the next rehearsal is due %(due)s UTC.")
+            % {"instance": instance.name, "days": schedule.every_days, "due": f"{schedule.next_due_at:%Y-%m-%d %H:%M}"},
         )
     else:
-        messages.success(request, f"Scheduled rehearsals of {instance.name} are off.")
+        messages.success(request, _("Scheduled rehearsals of %(instance)s are off.") % {"instance": instance.name})
     return redirect("backups:instance_detail", pk=instance.pk)

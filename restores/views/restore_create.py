@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
@@ -62,8 +63,11 @@ def _form_page(request: HttpRequest, *, source, backup=None) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Restore of {backup.name if backup else source.name} to the new instance "
-                    f"{restore.target_name} requested. The worker sends it to the cloud within a few seconds.",
+                    _(
+                        "Restore of %(source)s to the new instance %(target)s requested. "
+                        "The worker sends it to the cloud within a few seconds."
+                    )
+                    % {"source": backup.name if backup else source.name, "target": restore.target_name},
                 )
                 url = reverse("restores:restore_detail", args=[restore.pk])
                 return HttpResponseClientRedirect(url) if htmx_of(request) else redirect(url)
