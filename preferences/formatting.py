@@ -3,7 +3,7 @@ middleware.py) and as their language writes them. For the template helpers of ev
 (backups/templatetags/console.py): each costs a few microseconds, as a list page calls them
 50 times or more, so the formats are plain strftime patterns looked up per language."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from django.utils import timezone
 from django.utils.formats import get_format
@@ -100,15 +100,15 @@ def decimal_separator() -> str:
     return separator
 
 
-def window_text(window: str) -> str:
+def window_text(window: str, on: date | None = None) -> str:
     """A daily window as the cloud keeps it ("16:00-17:00", in UTC) in the viewer's zone, on
-    today's date (so summer time counts): "17:00–18:00 CET"; "16:00–17:00 UTC" for a viewer in
+    today's date (so summer time counts): "17:00-18:00 CET" (an en dash between); "16:00-17:00 UTC" for a viewer in
     UTC. A value that is not such a window comes back as it is."""
     try:
         start, end = (datetime.strptime(part, "%H:%M").time() for part in window.split("-"))
     except ValueError:
         return window
-    today = timezone.now().astimezone(UTC).date()
+    today = on or timezone.now().astimezone(UTC).date()
     zone = timezone.get_current_timezone()
     local_start = datetime.combine(today, start, tzinfo=UTC).astimezone(zone)
     local_end = datetime.combine(today, end, tzinfo=UTC).astimezone(zone)

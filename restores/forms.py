@@ -149,8 +149,10 @@ class RestoreForm(forms.Form):
 
     def target_spec(self) -> dict:
         """The new instance's specification, as the restore services take it."""
-        names = ("spec_code", "storage_type", "node_count", "volume_size_gb", "region", "availability_zone")
-        names += ("vpc_id", "subnet_id", "security_group_id")
+        names = (
+            *("spec_code", "storage_type", "node_count", "volume_size_gb"),
+            *("region", "availability_zone", "vpc_id", "subnet_id", "security_group_id"),
+        )
         return {name: self.cleaned_data[name] for name in names} | {"mode": self.mode_text}
 
 

@@ -2,6 +2,7 @@
 
 from datetime import date
 from html import escape
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.core.validators import MaxValueValidator
@@ -10,6 +11,9 @@ from django.utils.choices import BaseChoiceIterator
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class FilterForm(forms.Form):
@@ -37,7 +41,7 @@ class DateRangeFilterForm(FilterForm):
 LAST_FILTER_DATE = date(9998, 12, 31)
 
 
-def date_filter(label: str) -> forms.DateField:
+def date_filter(label: "StrOrPromise") -> forms.DateField:
     return forms.DateField(
         label=label,
         required=False,

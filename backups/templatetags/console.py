@@ -188,13 +188,8 @@ def exact_time(value: datetime | None) -> SafeString:
 
 @register.filter
 def daily_window(value: str) -> str:
-    """A daily window the cloud keeps in UTC ("16:00-17:00") in the viewer's zone: "17:00–18:00 CET"."""
+    """A daily window the cloud keeps in UTC ("16:00-17:00") in the viewer's zone: "17:00 to 18:00 CET"."""
     return window_text(value)
-
-
-# The templates others own still say `utc`: the same filter until they move to `exact_time`.
-register.filter("utc", exact_time)
-utc = exact_time
 
 
 @register.filter

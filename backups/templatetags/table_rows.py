@@ -21,10 +21,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, pgettext
 
 from backups import protection
-from preferences import formatting
 from backups.live import LIVE_ROW_PARAM, RowState
 from backups.models import Backup
 from backups.selectors.instances import InstanceRow
+from preferences import formatting
 
 from .console import (
     backup_duration,
@@ -197,7 +197,7 @@ def _restored_note(instance) -> SafeString:
 
 
 def _window_start(window: str) -> str:
-    """"17:00 CET" of the window "16:00-17:00" (UTC) for a viewer in Berlin."""
+    """ "17:00 CET" of the window "16:00-17:00" (UTC) for a viewer in Berlin."""
     start, _, rest = formatting.window_text(window).partition("\N{EN DASH}")
     return f"{start} {rest.partition(' ')[2]}".strip()
 

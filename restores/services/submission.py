@@ -128,6 +128,9 @@ def _restore_send(restore: Restore) -> None:
 
 
 def _new_instance(restore: Restore) -> NewInstance:
+    # A rehearsal's size is copied from its source before its first create (_rehearsal_spec_copy).
+    if restore.node_count is None or restore.volume_size_gb is None:
+        raise ValueError(f"restore {restore.pk} has no node count or storage size to create with")
     return NewInstance(
         name=restore.target_name,
         password=restore.password,
@@ -141,7 +144,7 @@ def _new_instance(restore: Restore) -> NewInstance:
         node_count=restore.node_count,
         volume_size_gb=restore.volume_size_gb,
         storage_type=restore.storage_type or DEFAULT_STORAGE_TYPE,
-        restore_backup_id=restore.backup.backup_id if restore.backup_id else None,
+        restore_backup_id=restore.backup.backup_id if restore.backup is not None else None,
         restore_source_instance_id=None if restore.backup_id else restore.source_instance.cloud_id,
         restore_time=restore.restore_time,
     )

@@ -45,7 +45,7 @@ def rehearsal_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, Action.RESTORE, instance.project_id)
     form = RehearsalScheduleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
         return redirect("backups:instance_detail", pk=instance.pk)
     schedule = rehearsal_services.rehearsal_schedule_set(instance=instance, user=request.user, **form.cleaned_data)
     if schedule.enabled:

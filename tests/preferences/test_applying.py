@@ -1,6 +1,6 @@
 """The preferences at work: sign-in, the browser's zone, the live polls, the formats."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 
 from backups.models import Backup
 from backups.templatetags import console
+from preferences import formatting
 from preferences.models import Preference
 from preferences.services import language_for
 from tests.factories import BackupFactory
@@ -111,8 +112,15 @@ def test_times_show_in_the_viewers_zone_and_language():
             assert ">03.12.2026, 04:12:33 CET</time>" in html
             assert 'data-utc="2026-12-03 03:12:33 UTC"' in html
             assert 'title="2026-12-03 03:12:33 UTC"' in html
-    # `utc` stays until the templates move to `exact_time`.
-    assert console.utc is console.exact_time
+
+
+def test_a_daily_window_kept_in_utc_shows_in_the_viewers_zone_summer_time_included():
+    with timezone.override(ZoneInfo("Europe/Berlin")):
+        assert formatting.window_text("16:00-17:00", on=date(2026, 12, 3)) == "17:00\N{EN DASH}18:00 CET"
+        assert formatting.window_text("23:30-00:30", on=date(2026, 7, 1)) == "01:30\N{EN DASH}02:30 CEST"
+        assert formatting.window_text("not a window") == "not a window"
+    with timezone.override(ZoneInfo("UTC")):
+        assert console.daily_window("16:00-17:00") == "16:00\N{EN DASH}17:00 UTC"
 
 
 def test_relative_times_carry_the_local_and_the_utc_time():

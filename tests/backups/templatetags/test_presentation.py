@@ -62,7 +62,7 @@ def test_old_times_show_the_date():
 
 
 def test_missing_values_show_a_dash():
-    for render in (console.reltime, console.utc, console.size_kb, console.duration):
+    for render in (console.reltime, console.exact_time, console.size_kb, console.duration):
         assert "—" in render(None)
 
 
