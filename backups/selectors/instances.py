@@ -191,8 +191,11 @@ class Preflight:
 
     @property
     def window_text(self) -> str:
-        start, end = self.window_clash or (None, None)
-        return f"{start:%H:%M}\N{EN DASH}{end:%H:%M} UTC" if start else ""
+        """The clashing window in the viewer's zone, as "17:00 to 18:00 CET" (with an en dash)."""
+        if not self.window_clash:
+            return ""
+        start, end = (moment.astimezone(timezone.get_current_timezone()) for moment in self.window_clash)
+        return f"{start:%H:%M}\N{EN DASH}{end:%H:%M} {start:%Z}"
 
     @property
     def available(self) -> bool:

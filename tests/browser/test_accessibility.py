@@ -7,11 +7,12 @@ page), visiting the pages in turn. axe-core comes from node_modules (package-loc
 each page as Playwright's init script, so the console's strict CSP stays on.
 """
 
-import contextlib
+import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -36,6 +37,16 @@ from .support import (
 from .test_backup_flow import DESKTOP, PASSWORD, browser  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+# The README's pictures of the German and the dark console (language, theme, page: file name),
+# kept when SCREENSHOTS_DIR is set: SCREENSHOTS_DIR=docs/screenshots make test PYTEST_ARGS=<this file>.
+README_SCREENSHOTS = {
+    ("de", "light", "overview"): "overview-de",
+    ("de", "dark", "instances"): "instances-de-dark",
+    ("en", "dark", "history"): "history-dark",
+    ("de", "dark", "backup detail, failed"): "backup-failed-de-dark",
+    ("de", "light", "preferences"): "preferences-de",
+}
 
 
 @pytest.fixture
@@ -99,8 +110,7 @@ def lived_in_console(settings, simulator, transactional_db):
         "API tokens": reverse("tokens:list"),
         "password change": reverse("password_change"),
     }
-    with contextlib.suppress(NoReverseMatch):  # the preferences page may not be there yet
-        pages["preferences"] = reverse("preferences:edit")
+    pages["preferences"] = reverse("preferences:edit")
     # orders-prod is busy with the running backup: the dialog opens for sessions-cache.
     return {"pages": pages, "idle_instance": project.instances.get(name="sessions-cache")}
 
@@ -110,7 +120,11 @@ def test_every_page_passes_axe_in_both_themes_and_languages(browser, live_server
     problems = []
     for language, locale in LANGUAGES.items():
         for theme in THEMES:
-            context = browser.new_context(viewport=DESKTOP, base_url=live_server.url, locale=locale, color_scheme=theme)
+            # The German browsers are in Frankfurt: their times show in its zone (the console_tz cookie).
+            zone = "Europe/Berlin" if language == "de" else "UTC"
+            context = browser.new_context(
+                viewport=DESKTOP, base_url=live_server.url, locale=locale, color_scheme=theme, timezone_id=zone
+            )
             context.add_init_script(script=axe)
             page = context.new_page()
             problems += problems_in_every_page(page, lived_in_console, theme, language)
@@ -137,6 +151,8 @@ def problems_in_every_page(page: Page, console: dict, theme: str, language: str)
             problems.append(f"{combination} {name}: the page says it is in {lang!r}")
         show_theme(page, theme)
         check(name)
+        if (shot := README_SCREENSHOTS.get((language, theme, name))) and (folder := os.environ.get("SCREENSHOTS_DIR")):
+            page.screenshot(path=Path(folder) / f"{shot}.png", animations="disabled", caret="hide")
 
     visit("sign-in", "/accounts/login/")
     sign_in(page, "ada")
