@@ -116,4 +116,18 @@
       setTimeout(function () { button.textContent = label; }, 2000);
     });
   });
+
+  // A field checked as it is typed (hx-post into its feedback element) is marked invalid while
+  // its feedback shows an error, so a screen reader says so on the field itself, not only
+  // in the feedback it is described by.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var field = event.detail.requestConfig && event.detail.requestConfig.elt; // who asked
+    if (!field || !field.matches || !field.matches("input[aria-describedby], textarea[aria-describedby]")) return;
+    var invalid = field.getAttribute("aria-describedby").split(/\s+/).some(function (id) {
+      var described = document.getElementById(id);
+      return described && described.querySelector(".field-error");
+    });
+    if (invalid) field.setAttribute("aria-invalid", "true");
+    else field.removeAttribute("aria-invalid");
+  });
 })();
