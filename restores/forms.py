@@ -3,7 +3,6 @@ specification; what the create-instance API accepts (creating_an_instance.rst) i
 `restores.validators`, which the services enforce too, so the messages at the fields are the
 server's own."""
 
-from datetime import UTC
 from functools import partial
 
 from django import forms
@@ -16,16 +15,7 @@ from restores import validators
 
 NAME_HELP = gettext_lazy("4 to 64 characters: letters, digits, - and _, starting with a letter.")
 PASSWORD_HELP = gettext_lazy("8 to 32 characters: upper- and lower-case letters, digits and one of ~!@#%^*-_=+?")
-TIME_HELP = gettext_lazy("In UTC, inside the window above.")
 # The specification's text fields, and how a missing one is named (as the services name them).
-
-
-class UtcDateTimeField(forms.DateTimeField):
-    """A time typed in UTC, as its label says, whatever the server's own time zone."""
-
-    def to_python(self, value):
-        with timezone.override(UTC):
-            return super().to_python(value)
 
 
 def _text(label, help_text="", **attrs) -> forms.CharField:
@@ -54,10 +44,11 @@ class RestoreForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    restore_time = UtcDateTimeField(
-        label=gettext_lazy("Restore to (UTC)"),
+    # Typed in the viewer's zone (preferences/middleware.py activates it), as every time is shown:
+    # Django's DateTimeField reads a time without a zone in the current one.
+    restore_time = forms.DateTimeField(
+        label=gettext_lazy("Restore to"),
         required=False,
-        help_text=TIME_HELP,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
     )
@@ -84,6 +75,10 @@ class RestoreForm(forms.Form):
         self.periods = periods
         if not point_in_time:
             del self.fields["restore_time"]
+        else:
+            self.fields["restore_time"].help_text = _("In your time zone, %(zone)s, inside the window above.") % {
+                "zone": timezone.get_current_timezone_name()
+            }
         least_nodes = getattr(spec, "node_count", None)
         least_storage = getattr(spec, "volume_size_gb", None)
         self.fields["node_count"].widget.attrs.update(

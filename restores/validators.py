@@ -146,9 +146,7 @@ def validate_restore_time(restore_time: datetime | None, periods: list[tuple[dat
             code="no_window",
         )
     if not any(start <= restore_time <= end for start, end in periods):
-        raise ValidationError(
-            _("Choose a time inside the restorable window shown above (in UTC)."), code="outside_window"
-        )
+        raise ValidationError(_("Choose a time inside the restorable window shown above."), code="outside_window")
 
 
 def validate_rehearsal_interval(every_days: int | None) -> None:

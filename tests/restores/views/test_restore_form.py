@@ -3,6 +3,7 @@ every create-instance rule checked on the server, a typed confirmation, one rest
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -186,3 +187,16 @@ def test_a_point_in_time_outside_the_window_is_refused_and_one_inside_is_recorde
     assert response.status_code == 302
     assert restore.backup is None
     assert restore.restore_time == inside
+
+
+def test_a_point_in_time_is_typed_in_the_viewers_own_zone(admin_client, source, simulator):
+    completed_cloud_backup(simulator, source)
+    admin_client.cookies["console_tz"] = "Europe/Berlin"  # the browser's zone (static/js/console.js)
+    assert "In your time zone, Europe/Berlin" in text(admin_client.get(point_in_time_url(source)))
+
+    start, _ = sources.restorable_window(source).periods[0]
+    inside = (start + timedelta(seconds=1)).replace(microsecond=0)
+    typed = inside.astimezone(ZoneInfo("Europe/Berlin"))  # an hour or two after the UTC time
+    response = admin_client.post(point_in_time_url(source), valid_data(restore_time=f"{typed:%Y-%m-%dT%H:%M:%S}"))
+    assert response.status_code == 302
+    assert Restore.objects.get().restore_time == inside
