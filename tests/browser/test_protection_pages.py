@@ -55,7 +55,7 @@ def test_admin_sees_protection_and_switches_the_policy_off(browser, live_server,
     row.get_by_role("link", name="orders-prod", exact=True).click()
     expect(page.locator(".protection")).to_contain_text("Protected")
     expect(page.locator(".protection")).to_contain_text("Nothing to do.")
-    expect(page.locator("[aria-labelledby=policy-title] .facts")).to_contain_text("16:00-17:00 UTC")
+    expect(page.locator("[aria-labelledby=policy-title] .facts")).to_contain_text("16:00\N{EN DASH}17:00 UTC")
     screenshots(page, "instance-protected", full_page=True)
 
     # Switching automated backups off is asked twice.
