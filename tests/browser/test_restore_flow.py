@@ -168,6 +168,7 @@ def test_admin_rehearses_and_the_temporary_instance_is_deleted(
     # Point in time: the window arrives after the page, in its own request.
     page.get_by_role("link", name="Restore to a point in time…").click()
     expect(page.locator("#restore-window")).to_contain_text("The cloud can restore orders-prod to any time")
-    expect(page.get_by_label("Restore to (UTC)")).to_be_visible()
+    expect(page.get_by_label("Restore to", exact=True)).to_be_visible()
+    expect(page.locator("#main")).to_contain_text("In your time zone, UTC")  # the browser's, here
     screenshots(page, "restore-point-in-time")
     context.close()
