@@ -23,7 +23,10 @@
     }
   } catch (error) { /* no Intl: the server's zone (UTC) stays */ }
 
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // Opened after htmx has settled the new form, not on swap: htmx wires the form's hx-*
+  // attributes (the name's check as it is typed) only when it settles, and keys typed into a
+  // field focused before that would go unchecked.
+  document.addEventListener("htmx:afterSettle", function (event) {
     var dialog = event.detail.target.closest("dialog");
     if (dialog && !dialog.open) {
       dialog.showModal();
