@@ -8,10 +8,12 @@ update (a redelivered task, a late poll) changes nothing.
 """
 
 import logging
+import uuid
 from datetime import timedelta
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from access.models import AuditEvent
@@ -55,17 +57,26 @@ def _leading_to(transitions: dict[str, set[str]], status: str) -> list[str]:
     return [source for source, targets in transitions.items() if status in targets]
 
 
-def restore_transition(pk: int, to: str, /, *, event: str | None, message: str = "", **fields) -> bool:
+def restore_transition(
+    pk: int, to: str, /, *, event: str | None, message: str = "", claim: uuid.UUID | None = None, **fields
+) -> bool:
     """Move a restore to `to` if its current status allows it; record the event if it moved.
 
     The conditional UPDATE is the claim: of two workers racing, one sees a row count of 1.
+    The worker sending a restore passes its `claim` (services/leases.py): the move then happens
+    only while the restore is still being submitted on that claim, so a worker that lost its
+    lease to another (or whose rehearsal was given up) cannot write over what came after.
     """
     now = timezone.now()
     if to in (Status.COMPLETED, Status.FAILED):
         fields.setdefault("password", "")  # not needed any more, whatever happened
+    mine = Q(status=Status.SUBMITTING, claim=claim) if claim else Q()
     with transaction.atomic():
-        moved = Restore.objects.filter(pk=pk, status__in=_leading_to(TRANSITIONS, to)).update(status=to, **fields)
+        moved = Restore.objects.filter(mine, pk=pk, status__in=_leading_to(TRANSITIONS, to)).update(status=to, **fields)
         if not moved:
+            if claim:
+                with log_context(restore_id=pk):
+                    log.warning("restore %s: not moved to %s, no longer submitting on this claim", pk, to)
             return False
         with log_context(restore_id=pk):
             log.info("restore %s is now %s%s", pk, to, f": {message}" if message else "")
@@ -133,17 +144,26 @@ def cleanup_start(pk: int) -> bool:
     return moved
 
 
-def cleanup_transition(pk: int, to: str, /, *, event: str | None, message: str = "", **fields) -> bool:
-    """Move a rehearsal's clean-up to `to` if its current state allows it; record the event."""
+def cleanup_transition(
+    pk: int, to: str, /, *, event: str | None, message: str = "", claim: uuid.UUID | None = None, **fields
+) -> bool:
+    """Move a rehearsal's clean-up to `to` if its current state allows it; record the event.
+
+    With a delete `claim` (services/leases.py), only while the delete is still held on it.
+    """
     now = timezone.now()
+    mine = Q(cleanup_status=Cleanup.DELETING, delete_claim=claim) if claim else Q()
     with transaction.atomic():
         rows = Restore.objects.filter(
-            pk=pk, kind=Restore.Kind.REHEARSAL, cleanup_status__in=_leading_to(CLEANUP_TRANSITIONS, to)
+            mine, pk=pk, kind=Restore.Kind.REHEARSAL, cleanup_status__in=_leading_to(CLEANUP_TRANSITIONS, to)
         )
         if to == Cleanup.DELETED:
             fields.setdefault("deleted_at", now)
         moved = rows.update(cleanup_status=to, **fields)
         if not moved:
+            if claim:
+                with log_context(restore_id=pk):
+                    log.warning("rehearsal %s: clean-up not moved to %s, no longer deleting on this claim", pk, to)
             return False
         with log_context(restore_id=pk):
             log.info("rehearsal %s: clean-up %s%s", pk, to or "none", f": {message}" if message else "")

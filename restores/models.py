@@ -83,10 +83,13 @@ class Restore(models.Model):
     )
     requested_at = models.DateTimeField()
 
-    # Outbox and lease, as on Backup (backups/services/leases.py explains them).
+    # Outbox, claim and lease, as on Backup (backups/services/leases.py explains them): a new
+    # claim id each time a worker claims the restore for sending, so one that lost its lease can
+    # no longer move it on; the lease is renewed by the database's clock.
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    claim = models.UUIDField(null=True, blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     last_seen_in_cloud_at = models.DateTimeField(null=True, blank=True)
@@ -106,7 +109,8 @@ class Restore(models.Model):
     delete_attempts = models.PositiveSmallIntegerField(default=0)
     delete_next_attempt_at = models.DateTimeField(null=True, blank=True)
     delete_enqueued_at = models.DateTimeField(null=True, blank=True)
-    # Lease of the worker sending the delete; a lapsed one means that worker died.
+    # Claim and lease of the worker sending the delete; a lapsed lease means that worker died.
+    delete_claim = models.UUIDField(null=True, blank=True, editable=False)
     delete_claimed_at = models.DateTimeField(null=True, blank=True)
     delete_job_id = models.CharField("delete job ID", max_length=64, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)

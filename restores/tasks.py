@@ -26,11 +26,8 @@ POLL_LOCK_SECONDS = 60
 
 @shared_task(name=publish.SUBMIT_RESTORE, soft_time_limit=SEND_SOFT_TIME_LIMIT, time_limit=SEND_SOFT_TIME_LIMIT + 30)
 def submit_restore(restore_id: int) -> None:
-    try:
-        submission.restore_submit(restore_id=restore_id)
-    except SoftTimeLimitExceeded:
-        # Cut off mid-call: back to the outbox; the next attempt looks in the cloud first.
-        submission.restore_release(restore_id=restore_id)
+    # A call cut short by the soft time limit sends the restore back to the outbox (submission.py).
+    submission.restore_submit(restore_id=restore_id)
 
 
 @shared_task(

@@ -2,27 +2,31 @@
 rehearsal made is left running (and billed).
 
 A rehearsal that ends (lifecycle.py) hands its instance to the clean-up: PENDING, published
-after commit. `rehearsal_instance_delete` claims it under a lease (DELETING), finds the
-instance (by id, or by the rehearsal's own name when the create's answer never came) and sends
-the delete (deleting_an_instance.rst); tracking.py follows the delete job until the instance
-has left the list. A refusal or an error puts it back (FAILED) with a backoff, and it is tried
-again, without end: the cloud refuses a delete while the instance is still being created.
+after commit. `rehearsal_instance_delete` claims it under a lease (DELETING, with a claim id
+that every write of its worker is conditional on: leases.py), finds the instance (by id, or
+by the rehearsal's own name when the create's answer never came) and sends the delete
+(deleting_an_instance.rst); tracking.py follows the delete job until the instance has left
+the list. A refusal or an error puts it back (FAILED) with a backoff, and it is tried again,
+without end: the cloud refuses a delete while the instance is still being created.
 
 The sweeper, `rehearsals_sweep` (beat), is what makes this hold when workers die:
 - a rehearsal whose worker died while sending the create is given up (FAILED), which hands
   its instance, if the create made one, to the clean-up;
-- a clean-up whose worker died before the delete's answer goes back to PENDING;
+- a clean-up whose worker died before the delete's answer goes back to PENDING (that worker,
+  should it wake, can no longer mark it deleted or failed);
 - every PENDING or FAILED clean-up that is due and not handed over lately is published again.
 """
 
 import logging
 import random
+import uuid
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from backups.cloud import AmbiguousRequest, CloudError, InstanceBusy, InstanceNotFound, client_for_project
@@ -61,32 +65,47 @@ def cleanup_publish(*, restore_id: int) -> bool:
     return True
 
 
-def _delete_claim(restore_id: int):
-    """PENDING or FAILED and due -> DELETING, with a lease. Only a rehearsal's instance, and only
-    once the rehearsal has ended: a restore's new instance is never this module's to delete."""
-    now = timezone.now()
+def _delete_claim(restore_id: int) -> uuid.UUID | None:
+    """PENDING or FAILED and due -> DELETING, with a claim id and a lease; returns the claim's
+    id, or None when there is nothing to claim. Only a rehearsal's instance, and only once the
+    rehearsal has ended: a restore's new instance is never this module's to delete."""
+    claim = uuid.uuid4()
     claimed = Restore.objects.filter(
         pk=restore_id,
         kind=Restore.Kind.REHEARSAL,
         status__in=(Status.COMPLETED, Status.FAILED),
         cleanup_status__in=(Cleanup.PENDING, Cleanup.FAILED),
-        delete_next_attempt_at__lte=now,
-    ).update(cleanup_status=Cleanup.DELETING, delete_claimed_at=now, delete_attempts=F("delete_attempts") + 1)
-    return now if claimed else None
+        delete_next_attempt_at__lte=timezone.now(),
+    ).update(
+        cleanup_status=Cleanup.DELETING,
+        delete_claim=claim,
+        delete_claimed_at=Now(),
+        delete_attempts=F("delete_attempts") + 1,
+    )
+    return claim if claimed else None
 
 
 def rehearsal_instance_delete(*, restore_id: int) -> None:
     """Delete a rehearsal's temporary instance if it exists; note it deleted if it does not."""
     with log_context(restore_id=restore_id):
-        claimed_at = _delete_claim(restore_id)
-        if claimed_at is None:
+        claim = _delete_claim(restore_id)
+        if claim is None:
             log.info("rehearsal %s: nothing to delete (done, not due, or another worker holds it)", restore_id)
             return
-        with leases.delete_heartbeat(restore_id=restore_id, claimed_at=claimed_at):
-            _delete_send(Restore.objects.select_related("project", "source_instance").get(pk=restore_id))
+        with leases.delete_heartbeat(restore_id=restore_id, claim=claim):
+            # Every write below is conditional on `restore.delete_claim`, the claim just made.
+            restore = (
+                Restore.objects.select_related("project", "source_instance")
+                .filter(pk=restore_id, delete_claim=claim)
+                .first()
+            )
+            if restore is None:
+                return  # taken over already: that worker's lease is the one that counts
+            _delete_send(restore)
 
 
 def _delete_send(restore: Restore) -> None:
+    held = Restore.objects.filter(pk=restore.pk, cleanup_status=Cleanup.DELETING, delete_claim=restore.delete_claim)
     client = client_for_project(restore.project)
     try:
         if restore.instance_cloud_id:
@@ -98,35 +117,46 @@ def _delete_send(restore: Restore) -> None:
                 _deleted(restore, "No temporary instance was made: nothing to delete")
                 return
             instance_id = found.id
-            Restore.objects.filter(pk=restore.pk).update(instance_cloud_id=instance_id)
+            if not held.update(instance_cloud_id=instance_id):
+                log.warning("rehearsal %s: no longer deleting on this claim; another worker sends it", restore.pk)
+                return
         job_id = client.delete_instance(instance_id)
     except InstanceNotFound:
         _deleted(restore, "The temporary instance is already gone")
     except InstanceBusy as error:
         # Still being created (or backed up): the cloud takes no delete until that job ends.
-        delete_retry(restore, f"The cloud cannot delete it yet ({error})", failed=False)
+        delete_retry(restore, f"The cloud cannot delete it yet ({error})", failed=False, claim=restore.delete_claim)
     except (AmbiguousRequest, CloudError) as error:
-        delete_retry(restore, str(error))
+        delete_retry(restore, str(error), claim=restore.delete_claim)
     else:
         # Still DELETING, now with the job that tracking.py follows until the instance is gone.
-        Restore.objects.filter(pk=restore.pk, cleanup_status=Cleanup.DELETING).update(
-            delete_job_id=job_id, next_poll_at=timezone.now() + poll_interval()
-        )
-        restore_event_record(restore.pk, RestoreEvent.Kind.CLEANUP, f"Delete sent: job {job_id}")
+        if held.update(delete_job_id=job_id, next_poll_at=timezone.now() + poll_interval()):
+            restore_event_record(restore.pk, RestoreEvent.Kind.CLEANUP, f"Delete sent: job {job_id}")
+        else:
+            log.warning("rehearsal %s: delete job %s not recorded, no longer held on this claim", restore.pk, job_id)
 
 
 def _deleted(restore: Restore, message: str) -> None:
-    cleanup_transition(restore.pk, Cleanup.DELETED, event=RestoreEvent.Kind.CLEANUP, message=message, next_poll_at=None)
+    cleanup_transition(
+        restore.pk,
+        Cleanup.DELETED,
+        claim=restore.delete_claim,
+        event=RestoreEvent.Kind.CLEANUP,
+        message=message,
+        next_poll_at=None,
+    )
 
 
-def delete_retry(restore: Restore, reason: str, *, failed: bool = True) -> None:
+def delete_retry(restore: Restore, reason: str, *, failed: bool = True, claim: uuid.UUID | None = None) -> None:
     """Try the delete again later: FAILED (shown as "not deleted yet") for an error, PENDING when
-    the cloud only asked to wait."""
+    the cloud only asked to wait. The worker that sent the delete passes its `claim`: nothing
+    moves once another worker holds the clean-up."""
     restore.refresh_from_db(fields=["delete_attempts", "cleanup_status"])
     delay = delete_retry_delay(restore.delete_attempts)
     moved = cleanup_transition(
         restore.pk,
         Cleanup.FAILED if failed else Cleanup.PENDING,
+        claim=claim,
         event=RestoreEvent.Kind.CLEANUP,
         message=f"Not deleted yet: {reason}; trying again in {int(delay.total_seconds())} s",
         delete_next_attempt_at=timezone.now() + delay,
@@ -168,23 +198,26 @@ def cleanup_reopen(*, restore_id: int, instance_id: str) -> None:
 def rehearsals_sweep() -> int:
     """The sweeper (see the module's docstring); returns how many clean-ups it published."""
     now = timezone.now()
-    for restore_id in Restore.objects.filter(leases.submit_lapsed(now), kind=Restore.Kind.REHEARSAL).values_list(
-        "pk", flat=True
+    # Each is given up on the claim found lapsed: not one a worker has made since.
+    for restore_id, claim in Restore.objects.filter(leases.submit_lapsed(), kind=Restore.Kind.REHEARSAL).values_list(
+        "pk", "claim"
     ):
         with log_context(restore_id=restore_id):
             restore_transition(
                 restore_id,
                 Status.FAILED,
+                claim=claim,
                 event=RestoreEvent.Kind.FAILED,
                 message="The worker sending the rehearsal stopped; its instance, if made, is deleted",
                 error_code="WORKER_LOST",
                 error_message="The worker stopped while it was sending the rehearsal to the cloud.",
                 finished_at=now,
             )
-    for restore_id in Restore.objects.filter(leases.delete_lapsed(now)).values_list("pk", flat=True):
+    for restore_id, claim in Restore.objects.filter(leases.delete_lapsed()).values_list("pk", "delete_claim"):
         cleanup_transition(
             restore_id,
             Cleanup.PENDING,
+            claim=claim,
             event=RestoreEvent.Kind.CLEANUP,
             message="The worker deleting the instance stopped; trying again",
             delete_next_attempt_at=now,

@@ -201,7 +201,7 @@ def restores_dispatch_due() -> int:
     """The outbox sweep: publish the queued restores that are due and not handed over lately,
     and the restores whose submitting worker died (lapsed lease). A rehearsal left half sent
     is not taken over but given up, and its instance deleted if it was made
-    (services/cleanup.py, `rehearsals_abandon`)."""
+    (services/cleanup.py, `rehearsals_sweep`)."""
     now = timezone.now()
     republish_before = now - publish.REPUBLISH_AFTER
     due = Restore.objects.filter(
@@ -209,7 +209,7 @@ def restores_dispatch_due() -> int:
         status=Status.QUEUED,
         next_attempt_at__lte=now,
     )
-    lapsed = Restore.objects.filter(leases.submit_lapsed(now), kind=Restore.Kind.RESTORE)
+    lapsed = Restore.objects.filter(leases.submit_lapsed(), kind=Restore.Kind.RESTORE)
     published = 0
     for restore_id in [*lapsed.values_list("pk", flat=True)[:100], *due.values_list("pk", flat=True)[:100]]:
         if not restore_publish(restore_id=restore_id):

@@ -1,23 +1,29 @@
 """Sending a restore to the cloud, exactly once: never two instances for one request.
 
-`restore_submit` claims the QUEUED row (QUEUED -> SUBMITTING with a lease that a heartbeat
-renews while the worker lives: `leases.py`). Then, before any create, it looks the new
-instance up by its name, since the create call has no idempotency key (FIELD-NOTES) and an
-earlier attempt (or a dead worker) may have made it unseen: found on a later attempt, it is
-adopted; found on the first, it is someone else's, and the restore fails rather than take it.
+`restore_submit` claims the QUEUED row (QUEUED -> SUBMITTING with a claim id and a lease that a
+heartbeat renews while the worker lives: `leases.py`); every move it makes afterwards is
+conditional on that claim, so a worker taken over after a stall writes nothing. Then, before
+any create, it looks the new instance up by its name, since the create call has no idempotency
+key (FIELD-NOTES) and an earlier attempt (or a dead worker) may have made it unseen: found on a
+later attempt, it is adopted; found on the first, it is someone else's, and the restore fails
+rather than take it.
 
 - AmbiguousRequest (the answer was lost): back to the outbox; the next attempt looks first.
 - A refusal (InvalidRequest and the like): failed, with the cloud's code and plain words.
 - CloudUnavailable, ServerBusy, Throttled: back to the outbox with backoff.
+- The task's time limit cut a call short: back to the outbox, as after an ambiguous call.
 After the last attempt one more look by name decides: adopted if there, failed if not.
 """
 
 import logging
 import random
+import uuid
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from backups.cloud import AmbiguousRequest, CloudError, DjangoCacheCallBudget, Throttled, client_for_project
@@ -47,33 +53,42 @@ def submit_retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not crypto
 
 
-def submit_claim(*, restore_id: int):
+def submit_claim(*, restore_id: int) -> uuid.UUID | None:
     """Claim a restore for sending: a queued one that is due, or a plain restore whose worker's
-    lease lapsed. None when there is nothing to claim (duplicate delivery, held, done)."""
-    now = timezone.now()
-    claimable = Q(status=Status.QUEUED, next_attempt_at__lte=now) | (
-        leases.submit_lapsed(now) & Q(kind=Restore.Kind.RESTORE)
+    lease lapsed. Returns the claim's id, or None when there is nothing to claim (duplicate
+    delivery, held by another live worker, done)."""
+    claim = uuid.uuid4()
+    claimable = Q(status=Status.QUEUED, next_attempt_at__lte=timezone.now()) | (
+        leases.submit_lapsed() & Q(kind=Restore.Kind.RESTORE)
     )
     claimed = Restore.objects.filter(claimable, pk=restore_id).update(
-        status=Status.SUBMITTING, claimed_at=now, submit_attempts=F("submit_attempts") + 1
+        status=Status.SUBMITTING, claim=claim, claimed_at=Now(), submit_attempts=F("submit_attempts") + 1
     )
-    return now if claimed else None
+    return claim if claimed else None
 
 
 def restore_submit(*, restore_id: int) -> None:
     """Create the new instance in the cloud, exactly once, whatever happened before."""
     with log_context(restore_id=restore_id):
-        claimed_at = submit_claim(restore_id=restore_id)
-        if claimed_at is None:
+        claim = submit_claim(restore_id=restore_id)
+        if claim is None:
             log.info("restore %s: nothing to submit (done, or another worker holds it)", restore_id)
             return
-        with leases.submit_heartbeat(restore_id=restore_id, claimed_at=claimed_at):
-            _restore_send(Restore.objects.select_related("project", "source_instance", "backup").get(pk=restore_id))
-
-
-def restore_release(*, restore_id: int) -> None:
-    """Return a restore whose sending was cut short to the outbox, as after an ambiguous call."""
-    _retry(Restore.objects.get(pk=restore_id), AmbiguousRequest("The submission took too long and was stopped."))
+        with leases.submit_heartbeat(restore_id=restore_id, claim=claim):
+            # Every move below is conditional on `restore.claim`, the claim just made.
+            restore = (
+                Restore.objects.select_related("project", "source_instance", "backup")
+                .filter(pk=restore_id, claim=claim)
+                .first()
+            )
+            if restore is None:
+                return  # taken over already: that worker's lease is the one that counts
+            try:
+                _restore_send(restore)
+            except SoftTimeLimitExceeded:
+                # The task's time limit cut a call short: back to the outbox, as after an
+                # ambiguous call; the next attempt looks in the cloud first.
+                _retry(restore, AmbiguousRequest("The submission took too long and was stopped."))
 
 
 def _restore_send(restore: Restore) -> None:
@@ -112,6 +127,7 @@ def _restore_send(restore: Restore) -> None:
         moved = restore_transition(
             restore.pk,
             Status.RESTORING,
+            claim=restore.claim,
             event=RestoreEvent.Kind.SUBMITTED,
             message=f"Accepted by the cloud: instance {created.instance_id}, job {created.job_id}",
             job_id=created.job_id,
@@ -123,7 +139,8 @@ def _restore_send(restore: Restore) -> None:
         )
         if not moved and restore.is_rehearsal:
             # The sweeper gave this rehearsal up while the create was on its way (this worker went
-            # unheard for a whole lease): the instance it made must not be left behind.
+            # unheard for a whole lease): the instance it made must not be left behind. (A plain
+            # restore taken over needs nothing: the next worker finds this instance by name.)
             cleanup_reopen(restore_id=restore.pk, instance_id=created.instance_id)
 
 
@@ -152,7 +169,8 @@ def _new_instance(restore: Restore) -> NewInstance:
 
 def _rehearsal_spec_copy(client, restore: Restore) -> bool:
     """A rehearsal's instance is the source's twin: copy its spec from the cloud now, once.
-    False (and the rehearsal failed) when the source is no longer there."""
+    False when the source is no longer there (and the rehearsal failed), or when this worker
+    no longer holds the rehearsal (given up by the sweeper): then nothing is to be created."""
     source = client.get_instance(restore.source_instance.cloud_id)
     if source is None or not (source.node_count and source.volume_size_gb and source.spec_code):
         _fail(restore, "NO_SOURCE", f"{restore.source_instance.name} is not in the cloud's instance list.")
@@ -169,7 +187,10 @@ def _rehearsal_spec_copy(client, restore: Restore) -> bool:
         "security_group_id": source.security_group_id,
         "mode": source.mode or restore.mode,
     }
-    Restore.objects.filter(pk=restore.pk).update(**spec)
+    held = Restore.objects.filter(pk=restore.pk, status=Status.SUBMITTING, claim=restore.claim)
+    if not held.update(**spec):
+        log.warning("rehearsal %s: not created, no longer submitting on this claim", restore.pk)
+        return False
     for name, value in spec.items():
         setattr(restore, name, value)
     return True
@@ -181,6 +202,7 @@ def _adopt(restore: Restore, instance: CloudInstance) -> None:
     restore_transition(
         restore.pk,
         Status.RESTORING,
+        claim=restore.claim,
         event=RestoreEvent.Kind.SUBMITTED,
         message=f"Found in the cloud after an interrupted attempt: instance {instance.id}",
         instance_cloud_id=instance.id,
@@ -203,6 +225,7 @@ def _defer(restore: Restore, seconds: float) -> None:
     restore_transition(
         restore.pk,
         Status.QUEUED,
+        claim=restore.claim,
         event=None,
         submit_attempts=F("submit_attempts") - 1,
         next_attempt_at=timezone.now() + timedelta(seconds=seconds),
@@ -223,6 +246,7 @@ def _retry(restore: Restore, error: CloudError) -> None:
     restore_transition(
         restore.pk,
         Status.QUEUED,
+        claim=restore.claim,
         event=RestoreEvent.Kind.RETRY,
         message=f"Attempt {restore.submit_attempts} did not go through ({error}); trying again in {delay.seconds} s",
         next_attempt_at=timezone.now() + delay,
@@ -235,6 +259,7 @@ def _fail(restore: Restore, code: str, message: str) -> None:
     restore_transition(
         restore.pk,
         Status.FAILED,
+        claim=restore.claim,
         event=RestoreEvent.Kind.FAILED,
         message=f"{code}: {message}",
         error_code=code,

@@ -6,7 +6,9 @@ from django.contrib.auth import get_user_model
 
 from access.models import CloudProject
 from backups.models import Backup, Instance
+from backups.services.leases import submit_lease
 from backups.services.sync import project_sync
+from restores.models import Restore
 
 PASSWORD = "Restore-2026!x"
 
@@ -70,3 +72,10 @@ def spec(simulator, cloud_instance) -> dict:
 
 def cloud_instances_named(simulator, name: str) -> list[dict]:
     return [i for i in simulator.instances() if i["name"] == name]
+
+
+def lapse(restore_id: int, lease: str = "claimed_at") -> None:
+    """What a worker that died or stalled (a frozen VM) looks like to the others: its lease
+    (`claimed_at`, or `delete_claimed_at`) is two leases old by the database's clock."""
+    row = Restore.objects.filter(pk=restore_id)
+    row.update(**{lease: row.values_list(lease, flat=True).get() - submit_lease() * 2})

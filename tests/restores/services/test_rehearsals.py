@@ -17,7 +17,7 @@ from restores.models import RehearsalSchedule, Restore
 from restores.services import cleanup, rehearsals, submission
 from restores.services.requests import restore_request
 from restores.services.tracking import restores_poll
-from tests.restores.services.conftest import PASSWORD, cloud_instances_named
+from tests.restores.services.conftest import PASSWORD, cloud_instances_named, lapse
 from tests.restores.services.test_submission import poll_until_ended, submit_due
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_restores")]
@@ -76,13 +76,13 @@ def test_the_sweeper_gives_up_a_rehearsal_whose_worker_died_mid_create_and_delet
 ):
     rehearsal = rehearsals.rehearsal_request(instance=instance, user=None)
     # What a worker does before it dies waiting for the create's answer: claim, send the create.
-    assert submission.submit_claim(restore_id=rehearsal.pk)
+    assert submission.submit_claim(restore_id=rehearsal.pk) is not None
     rehearsal = Restore.objects.select_related("project", "source_instance", "backup").get(pk=rehearsal.pk)
     client = client_for_project(project)
     assert submission._rehearsal_spec_copy(client, rehearsal)
     client.create_instance(submission._new_instance(rehearsal))
     # ...and its lease lapses.
-    Restore.objects.filter(pk=rehearsal.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+    lapse(rehearsal.pk)
 
     cleanup.rehearsals_sweep()
 
@@ -98,8 +98,8 @@ def test_the_sweeper_gives_up_a_rehearsal_whose_worker_died_mid_create_and_delet
 
 def test_a_rehearsal_that_made_no_instance_needs_no_delete(simulator, instance, backup):
     rehearsal = rehearsals.rehearsal_request(instance=instance, user=None)
-    assert submission.submit_claim(restore_id=rehearsal.pk)
-    Restore.objects.filter(pk=rehearsal.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+    assert submission.submit_claim(restore_id=rehearsal.pk) is not None
+    lapse(rehearsal.pk)
     cleanup.rehearsals_sweep()
 
     deleted = clean_up(rehearsal.pk)
