@@ -105,3 +105,20 @@ def test_every_task_published_by_name_exists():
 
     app.loader.import_default_modules()
     assert set(publish.TASK_NAMES) | set(notifications_publish.TASK_NAMES) <= set(app.tasks)
+
+
+def test_every_setting_of_the_settings_parts_reaches_the_settings_module():
+    """webapp/settings.py imports the settings of its parts by name (its docstring says why): one
+    added to a part and not to that import would be silently ignored."""
+    from webapp import settings
+
+    for part in (ROOT / "webapp").glob("*_settings.py"):
+        names = {
+            target.id
+            for node in ast.parse(part.read_text()).body
+            if isinstance(node, ast.Assign | ast.AnnAssign)
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name) and target.id.isupper()
+        }
+        missing = sorted(name for name in names if not hasattr(settings, name))
+        assert not missing, f"{part.name} sets {missing}, which webapp/settings.py does not import"

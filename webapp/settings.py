@@ -3,21 +3,57 @@
 Every value that differs between a laptop and production comes from an environment
 variable (see the table in README.md and `.env.example`). The defaults are the embedded
 ones `make run` uses: SQLite and a filesystem broker under `var/`, no servers needed.
+
+This is the settings module manage.py, gunicorn, Celery and the tests name. Two subjects that
+are read as a whole live beside it: webapp/security_settings.py (HTTPS, cookies, HSTS, CSP) and
+webapp/celery_settings.py (broker, tasks, beat schedule); webapp/base_settings.py holds what all
+three read (the folders, `env`, DEBUG). Their settings are imported here by name, not with `*`,
+so this module still lists every setting and where it comes from: a setting added to one of them
+is added to its import below too.
 """
 
 import os
 from pathlib import Path
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-
-env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
-
-DEBUG = env.bool("DEBUG", default=False)
+from webapp.base_settings import BASE_DIR, DEBUG, VAR_DIR, env
+from webapp.celery_settings import (  # noqa: F401 - Django and Celery read them from this module
+    BEAT_HEARTBEAT_MAX_AGE_SECONDS,
+    CELERY_BEAT_SCHEDULE,
+    CELERY_BEAT_SCHEDULE_FILENAME,
+    CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP,
+    CELERY_BROKER_CONNECTION_TIMEOUT,
+    CELERY_BROKER_FOLDER,
+    CELERY_BROKER_TRANSPORT_OPTIONS,
+    CELERY_BROKER_URL,
+    CELERY_TASK_ACKS_LATE,
+    CELERY_TASK_ALWAYS_EAGER,
+    CELERY_TASK_IGNORE_RESULT,
+    CELERY_TASK_PUBLISH_RETRY_POLICY,
+    CELERY_TASK_REJECT_ON_WORKER_LOST,
+    CELERY_TASK_SOFT_TIME_LIMIT,
+    CELERY_TASK_TIME_LIMIT,
+    CELERY_WORKER_PREFETCH_MULTIPLIER,
+)
+from webapp.security_settings import (  # noqa: F401 - Django reads them from this module
+    BEHIND_TLS_PROXY,
+    CONTENT_SECURITY_POLICY,
+    CSRF_COOKIE_HTTPONLY,
+    CSRF_COOKIE_SECURE,
+    SECURE_CONTENT_TYPE_NOSNIFF,
+    SECURE_CROSS_ORIGIN_OPENER_POLICY,
+    SECURE_HSTS_INCLUDE_SUBDOMAINS,
+    SECURE_HSTS_PRELOAD,
+    SECURE_HSTS_SECONDS,
+    SECURE_PROXY_SSL_HEADER,
+    SECURE_REFERRER_POLICY,
+    SECURE_SSL_REDIRECT,
+    SESSION_COOKIE_HTTPONLY,
+    SESSION_COOKIE_SAMESITE,
+    SESSION_COOKIE_SECURE,
+    X_FRAME_OPTIONS,
+)
 
 # Only a DEBUG instance may run on a key that is public in the repository (ours, or the
 # placeholder in .env.example) or too short to be secret: the bar of Django's own deploy check
@@ -136,6 +172,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "webapp.cache.SharedClientRedisCache"  # one client per pool: cache.py
+# Every request reads its session: from the cache (Redis in production) rather than a query,
+# written through to the database, so a cache flush signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -195,123 +234,6 @@ STORAGES = {
     },
 }
 
-# Production hardening. `manage.py check --deploy` is clean when DEBUG is off.
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-# X-Forwarded-Proto says "this came over HTTPS" only when a TLS-terminating proxy in front sets
-# it (and overwrites one a client sent); without such a proxy any client could claim HTTPS.
-BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-# Every request reads its session: from the cache (Redis in production) rather than a query,
-# written through to the database, so a cache flush signs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-SESSION_COOKIE_SECURE = not DEBUG
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "DENY"
-SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# Content Security Policy (django-csp; Django 5.2 has none of its own). Scripts and styles only
-# from our own files: no inline script, no style attribute, no eval. htmx is configured for
-# it (static/js/htmx-config.js). `data:` images let the stylesheet inline small icons.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
-        "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
-        "base-uri": ["'self'"],
-        "object-src": ["'none'"],
-    }
-}
-
-# Celery. The default broker is kombu's filesystem transport under var/, so the
-# embedded setup needs no server; production sets CELERY_BROKER_URL to Redis.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_FOLDER = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
-        "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
-        "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
-        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
-        "store_processed": False,
-    }
-    # The transport expects its folders to exist; it is only ever used on a local disk.
-    for folder in ("queue", "processed", "control"):
-        (CELERY_BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
-else:
-    # A task not acknowledged within the visibility timeout is delivered again
-    # (FIELD-NOTES): every countdown we use stays far below it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# State lives in the database; nobody reads task results.
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Publishing must not hang a web request when the broker is down: the outbox sweep
-# delivers the request later (backups/services/submission.py, backups/services/sync.py).
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-CELERY_BROKER_CONNECTION_TIMEOUT = 3
-CELERY_BEAT_SCHEDULE = {
-    "dispatch-outbox": {
-        "task": "backups.tasks.dispatch_outbox",
-        "schedule": env.float("BACKUP_DISPATCH_SECONDS", default=5.0),
-    },
-    # A backup due for a poll waits at most a tick more: the tick is the slack on BACKUP_POLL_FIRST_SECONDS.
-    "poll-running-backups": {
-        "task": "backups.tasks.poll_running_backups",
-        "schedule": env.float("BACKUP_POLL_TICK_SECONDS", default=1.0),
-    },
-    "sync-projects": {"task": "backups.tasks.sync_projects", "schedule": env.float("SYNC_SECONDS", default=300.0)},
-    "watchdog": {"task": "backups.tasks.watchdog", "schedule": 300.0},
-    # Time alone moves an instance out of its RPO (backups/services/protection.py).
-    "assess-protection": {"task": "backups.tasks.assess_protection", "schedule": 300.0},
-    "dispatch-emails": {
-        "task": "notifications.tasks.dispatch_emails",
-        "schedule": env.float("EMAIL_DISPATCH_SECONDS", default=10.0),
-    },
-    "dispatch-deliveries": {
-        "task": "notifications.tasks.dispatch_deliveries",
-        "schedule": env.float("DELIVERY_DISPATCH_SECONDS", default=10.0),
-    },
-    "send-reminders": {
-        "task": "notifications.tasks.send_reminders",
-        "schedule": env.float("REMINDER_CHECK_SECONDS", default=300.0),
-    },
-    "forget-idempotency-keys": {"task": "api.tasks.forget_idempotency_keys", "schedule": 3600.0},
-    # Restores (restores/tasks.py): the outbox sweep and the rehearsal sweeper, the polls, the schedules.
-    "restores-sweep": {"task": "restores.tasks.sweep", "schedule": env.float("RESTORE_DISPATCH_SECONDS", default=5.0)},
-    "restores-poll": {
-        "task": "restores.tasks.poll_restores",
-        "schedule": env.float("RESTORE_POLL_TICK_SECONDS", default=2.0),
-    },
-    "rehearsals-on-schedule": {
-        "task": "restores.tasks.rehearse_on_schedule",
-        "schedule": env.float("REHEARSAL_SCHEDULE_SECONDS", default=60.0),
-    },
-    # /readyz and `manage.py beat_alive` fail when this is older than BEAT_HEARTBEAT_MAX_AGE_SECONDS.
-    # Heartbeats that queued up while no worker ran would vouch for a beat that may be gone: they expire.
-    "beat-heartbeat": {
-        "task": "webapp.beat_heartbeat",
-        "schedule": env.float("BEAT_HEARTBEAT_SECONDS", default=15.0),
-        "options": {"expires": 30},
-    },
-}
-BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.float("BEAT_HEARTBEAT_MAX_AGE_SECONDS", default=120.0)
 # Backup pipeline pacing (backups/services/): first polls, and the base of the retry backoff.
 BACKUP_POLL_FIRST_SECONDS = env.float("BACKUP_POLL_FIRST_SECONDS", default=5.0)
 # A submitting worker renews its lease every third of it while it lives (backups/services/leases.py);
