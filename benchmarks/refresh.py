@@ -42,7 +42,6 @@ from access.models import CloudProject, Membership
 from backups.models import Backup, Instance
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 PAGE_SIZE = 50
 RUNNING_COUNTS = (1, 50)
 WINDOW_SECONDS = 30
@@ -67,10 +66,10 @@ def run(report) -> None:
         before = {running: {"per_minute": figure} for running, figure in BEFORE_PER_MINUTE.items()}
         before_source = f"recorded at {BEFORE_COMMIT}"
         if checkout := os.environ.get("REFRESH_BEFORE"):
-            with _Gunicorn(Path(checkout)) as server:
+            with Gunicorn(Path(checkout)) as server:
                 before = count_in_chromium(server.url, users)
             before_source = f"measured in this run, {checkout}"
-        with _Gunicorn(REPO) as server:
+        with Gunicorn(REPO) as server:
             counts = count_in_chromium(server.url, users)
         costs = _answer_costs(users[max(RUNNING_COUNTS)])
     finally:
@@ -128,7 +127,7 @@ def _remove() -> None:
     get_user_model().objects.filter(username__startswith=PREFIX).delete()
 
 
-class _Gunicorn:
+class Gunicorn:
     """The console in `root` served by gunicorn with its config, on a free local port."""
 
     def __init__(self, root: Path):
@@ -167,14 +166,13 @@ class _Gunicorn:
 def count_in_chromium(base_url: str, users: dict, seconds: int = WINDOW_SECONDS) -> dict:
     """Open one history page per user at once and count, for `seconds`, the requests each
     sends and the answers' statuses, while a few running backups move on."""
-    from playwright.sync_api import sync_playwright
+    from tests.browser.support import chromium
 
     sent: dict[int, list[tuple[float, str]]] = {running: [] for running in users}
     answers: dict[int, list[int]] = {running: [] for running in users}
     # Signed in before Playwright starts: its event loop makes Django refuse ORM calls here.
     sessions = {running: _session(user) for running, user in users.items()}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    with chromium() as browser:
         pages = {}
         for running in users:
             context = browser.new_context(base_url=base_url)
@@ -193,7 +191,6 @@ def count_in_chromium(base_url: str, users: dict, seconds: int = WINDOW_SECONDS)
         finally:
             stop.set()
             mover.join()
-        browser.close()
     return {
         running: {
             "per_minute": _per_minute([at for at, _ in sent[running]]),

@@ -9,19 +9,18 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from access.models import Membership
 from notifications.models import OutgoingEmail
 from notifications.services.outbox import email_send
+from tests.browser.support import chromium
 from tests.factories import CloudProjectFactory, MembershipFactory, UserFactory
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop here
 
 pytestmark = [pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
 PASSWORD = "browser-test-password"
 # Collected in the page: every violation the browser reports, whether or not it logs it.
@@ -35,12 +34,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.fixture
 def browser(live_server):
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-        connections.close_all()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -1,14 +1,30 @@
-"""What the accessibility and keyboard tests share: axe-core from node_modules (never a CDN), the
-themes, and signing in without reading the form's labels, which are in the page's language."""
+"""What the browser tests share: the one way to start Chromium, and for the accessibility and
+keyboard tests axe-core from node_modules (never a CDN), the themes, and signing in without
+reading the form's labels, which are in the page's language."""
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
-
-from .test_backup_flow import PASSWORD
+from django.db import connections
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
+# Debian's Chromium, never a downloaded one, without the sandbox and GPU a container lacks, and
+# quiet on the network (no QUIC, background requests, updates or sync): what a page sends is all.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Every person the browser tests create signs in with it.
+PASSWORD = "browser-test-password"
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 # What blocks someone from using a page; axe's "moderate" and "minor" are reported, not failed.
@@ -16,6 +32,22 @@ BLOCKING = ("serious", "critical")
 
 THEMES = ("light", "dark")
 LANGUAGES = {"en": "en-US", "de": "de-DE"}
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless Chromium for the block; missing, the test fails: it must not skip."""
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # While Playwright's loop runs, Django sees an async context and gives the ORM calls
+            # made meanwhile connections of their own: closed now, while they can still be reached,
+            # or the test database cannot be dropped.
+            connections.close_all()
 
 
 def axe_source() -> str:

@@ -11,14 +11,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from access.models import CloudProject, Membership
 from backups.models import Backup
 from backups.services.sync import instances_sync
 from tests.factories import BackupEventFactory, BackupFactory, MembershipFactory, UserFactory
+
+from .support import PASSWORD, chromium
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are still
 # plain synchronous calls made between its steps.
@@ -26,19 +27,8 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-PASSWORD = "browser-test-password"
 
 
 def sign_in(page, username: str) -> None:
@@ -54,15 +44,8 @@ def sign_in(page, username: str) -> None:
 def browser(live_server):
     # Closed before the live server stops: a kept-alive browser connection would keep a
     # server thread, and its database connection, alive past the test database's teardown.
-    # Debian's Chromium, never a downloaded one. Missing, the test fails: it must not skip.
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-        # While Playwright's loop runs, Django sees an async context and gives the ORM calls
-        # made here connections of their own; close them, or the test database cannot be dropped.
-        connections.close_all()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from access.models import Membership
 from notifications.models import Channel
+from tests.browser.support import chromium
 from tests.factories import CloudProjectFactory, MembershipFactory, UserFactory
 from tests.fixtures.worker import WORKER_ENV, Worker, purge_broker
 
@@ -18,7 +18,6 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "browser-test-password"
 WATCH_CSP = """
 window.cspViolations = [];
@@ -30,12 +29,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.fixture
 def browser(live_server):
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-        connections.close_all()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -10,23 +10,14 @@ Not part of `make test` (the `prod` marker is deselected by default). CI starts 
 import os
 import re
 import time
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
+
+from tests.browser.support import chromium
 
 pytestmark = pytest.mark.prod
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # The demo simulator's jobs take about 45 s; give the whole pipeline (sweep, submit, polls) room.
 BACKUP_ENDS_WITHIN_MS = 120_000
 # The worker syncs instances when it starts; until then the instance list is empty.
@@ -43,13 +34,10 @@ def base_url():
 
 @pytest.fixture
 def page(base_url):
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
         yield context.new_page()
         context.close()
-        browser.close()
 
 
 def test_operator_backs_up_an_instance_on_the_production_like_stack(page):
