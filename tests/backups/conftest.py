@@ -1,9 +1,11 @@
-"""Users of each role in one project, an outsider in another, and signed-in clients for them."""
+"""Users of each role in one project, an outsider in another, and signed-in clients for them.
+The project itself, its operator and instance, and the operator's client are tests/conftest.py's."""
 
 import pytest
+from django.utils import translation
 
 from access.models import Membership
-from tests.factories import CloudProjectFactory, InstanceFactory, MembershipFactory, UserFactory
+from tests.factories import CloudProjectFactory, MembershipFactory, UserFactory
 from tests.helpers import signed_in
 
 Role = Membership.Role
@@ -14,9 +16,12 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture
-def project(db):
-    return CloudProjectFactory(name="eu-de_prod")
+@pytest.fixture(autouse=True)
+def _language_left_as_found():
+    """A page request activates its viewer's language in the test's thread, and nothing turns
+    it off again: without this, a test ending on a German page leaves the next one in German."""
+    with translation.override(translation.get_language()):
+        yield
 
 
 @pytest.fixture
@@ -33,11 +38,6 @@ def member(project, role, username, full_name):
 
 
 @pytest.fixture
-def operator(project):
-    return member(project, Role.OPERATOR, "oscar", "Oscar Operator")
-
-
-@pytest.fixture
 def viewer(project):
     return member(project, Role.VIEWER, "vera", "Vera Viewer")
 
@@ -50,16 +50,6 @@ def admin(project):
 @pytest.fixture
 def outsider(other_project):
     return member(other_project, Role.ADMIN, "otto", "Otto Outsider")
-
-
-@pytest.fixture
-def instance(project):
-    return InstanceFactory(project=project, name="orders-prod")
-
-
-@pytest.fixture
-def operator_client(operator):
-    return signed_in(operator)
 
 
 @pytest.fixture
