@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from notifications import messages, publish
 from notifications.models import Channel, Delivery, Event
-from notifications.transports import DeliveryError, chat, webhook
+from notifications.transports import chat, send_attempt, webhook
 from notifications.transports import email as email_transport
 from webapp import metrics
 
@@ -124,16 +124,12 @@ def delivery_send(*, delivery_id: int) -> bool:
         if not channel.enabled and delivery.event.kind != Event.TEST:
             _failed(delivery, _("The channel was switched off before this message left."), permanent=True)
             return False
-        try:
-            _transport_send(delivery, messages.build(delivery))
-        except DeliveryError as error:
-            _failed(delivery, error.reason, permanent=error.permanent)
-            return False
-        except Exception as error:  # a bug or a time limit: counted as an attempt, never silent
-            log.exception("Delivery %s failed unexpectedly", delivery_id)
-            reason = _("Sending stopped unexpectedly (%(error)s).") % {"error": type(error).__name__}
-            _failed(delivery, reason, permanent=False)
-            return False
+        failure = send_attempt(
+            lambda: _transport_send(delivery, messages.build(delivery)), what=f"delivery {delivery_id}"
+        )
+    if failure:
+        _failed(delivery, failure.reason, permanent=failure.permanent)
+        return False
     Delivery.objects.filter(pk=delivery_id, status=Status.SENDING).update(
         status=Status.DELIVERED, delivered_at=timezone.now(), last_error=""
     )

@@ -25,13 +25,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from notifications import publish
 from notifications.messages import active_language
 from notifications.models import OutgoingEmail
-from notifications.transports import DeliveryError
 from notifications.transports import email as email_transport
+from notifications.transports import send_attempt
 from webapp import metrics
 
 log = logging.getLogger(__name__)
@@ -96,16 +95,10 @@ def email_send(*, email_id: int) -> bool:
     email = OutgoingEmail.objects.get(pk=email_id)
     # Why it did not go through, in the email's language: whoever sent it reads that.
     with translation.override(email.language):
-        try:
-            email_transport.send(email)
-        except DeliveryError as error:
-            _email_failed(email, error.reason, permanent=error.permanent)
-            return False
-        except Exception as error:  # a bug or a time limit: counted as an attempt, never silent
-            log.exception("Sending email %s failed unexpectedly", email_id)
-            reason = _("Sending stopped unexpectedly (%(error)s).") % {"error": type(error).__name__}
-            _email_failed(email, reason, permanent=False)
-            return False
+        failure = send_attempt(lambda: email_transport.send(email), what=f"email {email_id}")
+    if failure:
+        _email_failed(email, failure.reason, permanent=failure.permanent)
+        return False
     OutgoingEmail.objects.filter(pk=email_id, status=Status.SENDING).update(
         status=Status.SENT, sent_at=timezone.now(), body="", last_error=""
     )
