@@ -28,6 +28,7 @@ from backups.models import Backup
 from backups.selectors.history import HistoryFilters, history_for
 
 from . import world
+from .proc import children, status_kib
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_ROWS_PER_S = 50_000
@@ -126,7 +127,7 @@ class _Download:
 
 
 def _download(url: str, cookies: dict, worker: int) -> _Download:
-    rss_before = _status_kib(worker, "VmRSS") * 1024
+    rss_before = status_kib(worker, "VmRSS") * 1024
     # "5" resets the peak RSS (VmHWM) to the current RSS: proc(5), /proc/pid/clear_refs.
     Path(f"/proc/{worker}/clear_refs").write_text("5")
     lines = size = 0
@@ -138,7 +139,7 @@ def _download(url: str, cookies: dict, worker: int) -> _Download:
             size += len(chunk)
     seconds = time.perf_counter() - started
     # The world's names hold no newline: one line per row, after the header.
-    return _Download(lines - 1, size, seconds, rss_before, _status_kib(worker, "VmHWM") * 1024)
+    return _Download(lines - 1, size, seconds, rss_before, status_kib(worker, "VmHWM") * 1024)
 
 
 def _bare_copy_seconds(user) -> float:
@@ -178,7 +179,7 @@ def _gunicorn():
         )
         try:
             _wait_until_up(base_url, server, log)
-            (worker,) = _children(server.pid)
+            (worker,) = children(server.pid)
             yield base_url, worker
         finally:
             server.terminate()
@@ -198,17 +199,3 @@ def _wait_until_up(base_url: str, server: subprocess.Popen, log) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError("gunicorn did not answer within 60 s")
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(child) for child in (task / "children").read_text().split()]
-    return children
-
-
-def _status_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    raise LookupError(field)

@@ -71,7 +71,7 @@ def run(report) -> None:
         for worker in workers:
             worker.start()
         beat.start()
-        _wait_for_startup_syncs(projects, workers, workers_started)
+        wait_for_startup_syncs(projects, workers, workers_started)
         _measure(report, simulator, projects, workers, beat, process.process.pid)
     finally:
         beat.stop()
@@ -117,7 +117,7 @@ def _world(simulator: SimulatorHandle) -> list[CloudProject]:
     return projects
 
 
-def _wait_for_startup_syncs(projects: list[CloudProject], workers: list[Worker], started) -> None:
+def wait_for_startup_syncs(projects: list[CloudProject], workers: list[Worker], started) -> None:
     """Each worker syncs every project when it starts: let those finish before measuring."""
     ours = CloudProject.objects.filter(pk__in=[p.pk for p in projects])
 

@@ -22,7 +22,7 @@ from api.models import IdempotentRequest
 from backups.models import Backup, BackupEvent
 from notifications.models import Delivery, Event, OutgoingEmail
 
-from .export import _children, _status_kib
+from .proc import children, status_kib
 
 # (key, label, unit, the least change that counts as growth): gauges, judged on their high-water mark.
 GAUGES = [
@@ -66,14 +66,14 @@ class Processes:
 
 def sample(processes: Processes, *, elapsed: float, phase: str, requested: int) -> dict:
     """One row of every series, now."""
-    web = _children(processes.gunicorn)
+    web = children(processes.gunicorn)
     row = {
         "elapsed_s": round(elapsed),
         "phase": phase,
         "requested": requested,
         "web_pids": web,
         "web_rss_mib": _rss_mib(web),
-        "worker_rss_mib": _rss_mib([p for pid in processes.workers for p in (pid, *_children(pid))]),
+        "worker_rss_mib": _rss_mib([p for pid in processes.workers for p in (pid, *children(pid))]),
         "beat_rss_mib": _rss_mib([processes.beat]),
         "active_backups": Backup.objects.filter(status__in=Backup.ACTIVE_STATUSES).count(),
         "outbox_backups": Backup.objects.filter(status=Backup.Status.QUEUED).count(),
@@ -107,7 +107,7 @@ def _rss_mib(pids: list[int]) -> float:
     total = 0
     for pid in pids:
         with contextlib.suppress(OSError, LookupError):  # gone meanwhile (a recycled gunicorn worker)
-            total += _status_kib(pid, "VmRSS")
+            total += status_kib(pid, "VmRSS")
     return round(total / 1024, 1)
 
 

@@ -25,8 +25,8 @@ from notifications.services.subscriptions import subscription_set
 from tests.fixtures.simulator import SimulatorHandle, start_simulator
 from tests.fixtures.worker import Beat, Worker
 
-from .pipeline import _wait_for_startup_syncs
-from .refresh import _Gunicorn
+from .pipeline import wait_for_startup_syncs
+from .refresh import Gunicorn
 from .soak_probe import Processes, sample
 from .soak_users import HTTP_TIMEOUT, ApiUser, InstancePool, WebhookReceiver, WebUser, run_user
 
@@ -75,8 +75,8 @@ def soak(args, run_dir: Path) -> dict:
         for worker in [*workers, beat]:
             worker.start()
             running.callback(worker.stop)
-        _wait_for_startup_syncs(projects, workers, started)  # the instances come in through the sync
-        web = running.enter_context(_Gunicorn(REPO))
+        wait_for_startup_syncs(projects, workers, started)  # the instances come in through the sync
+        web = running.enter_context(Gunicorn(REPO))
         processes = Processes(web.process.pid, [w.process.pid for w in workers], beat.process.pid, run_dir / "metrics")
         instances = list(Instance.objects.filter(project__in=projects).values_list("pk", flat=True))
         users = [WebUser(web.url, name, PASSWORD) for name in web_people]
