@@ -6,8 +6,10 @@ update (a redelivered task, a late poll) changes nothing.
 """
 
 import logging
+import uuid
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from access.models import AuditEvent
@@ -18,6 +20,7 @@ from webapp.logcontext import log_context
 
 from .models import Backup, BackupEvent
 from .services.protection import instance_protection_update
+from .timeline import Line
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +42,32 @@ def statuses_leading_to(status: str) -> list[str]:
     return [source for source, targets in TRANSITIONS.items() if status in targets]
 
 
-def backup_transition(pk: int, to: str, /, *, event: str | None, message: str = "", **fields) -> bool:
+def backup_transition(
+    pk: int, to: str, /, *, event: str | None, message: Line | str = "", claim: uuid.UUID | None = None, **fields
+) -> bool:
     """Move a backup to `to` if its current status allows it; record the event if it moved.
 
+    `message` is what the timeline says: a `timeline.line(...)`, or text kept as written.
     The conditional UPDATE is the claim: of two workers racing, one sees a row count of 1.
+    The worker submitting a backup passes its `claim` (services/leases.py): the move then
+    happens only while the backup is still being submitted on that claim, so a worker that lost
+    its lease to another cannot write over what the other does.
     """
     now = timezone.now()
+    line = Line.of(message)
+    mine = Q(status=Status.SUBMITTING, claim=claim) if claim else Q()
     with transaction.atomic():
-        moved = Backup.objects.filter(pk=pk, status__in=statuses_leading_to(to)).update(status=to, **fields)
+        moved = Backup.objects.filter(mine, pk=pk, status__in=statuses_leading_to(to)).update(status=to, **fields)
+        if claim and not moved:
+            with log_context(backup_id=pk):
+                log.warning("backup %s: not moved to %s, its submit claim was lost to another worker", pk, to)
         if moved:
             with log_context(backup_id=pk):
-                log.info("backup %s is now %s%s", pk, to, f": {message}" if message else "")
+                log.info("backup %s is now %s%s", pk, to, f": {line.message}" if line.message else "")
         if moved and event:
-            BackupEvent.objects.create(backup_id=pk, at=now, kind=event, message=message)
+            BackupEvent.objects.create(
+                backup_id=pk, at=now, kind=event, code=line.code, params=line.params, message=line.message
+            )
         if moved and to in _OUTCOME_AUDIT:
             backup = _audit_backup_outcome(pk, _OUTCOME_AUDIT[to])
             notify(
@@ -60,7 +76,7 @@ def backup_transition(pk: int, to: str, /, *, event: str | None, message: str = 
                 project=backup.instance.project,
                 instance=backup.instance,
                 backup=backup,
-                reason=message or backup.error_message,
+                reason=line.message or backup.error_message,
             )
             instance_protection_update(instance_id=backup.instance_id, now=now)
             metrics.backup_outcome(to)  # counted once the transaction commits
@@ -93,6 +109,9 @@ def _audit_backup_outcome(pk: int, action: str) -> Backup:
     return backup
 
 
-def backup_event_record(backup_id: int, kind: str, message: str) -> None:
+def backup_event_record(backup_id: int, kind: str, message: Line | str) -> None:
     """Add a line to a backup's timeline that comes with no change of status."""
-    BackupEvent.objects.create(backup_id=backup_id, at=timezone.now(), kind=kind, message=message)
+    line = Line.of(message)
+    BackupEvent.objects.create(
+        backup_id=backup_id, at=timezone.now(), kind=kind, code=line.code, params=line.params, message=line.message
+    )

@@ -116,7 +116,10 @@ class Backup(models.Model):
     # Outbox: a queued backup is (re)published when due and not handed to the broker recently.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
-    # Lease of the worker submitting it; a lapsed lease means that worker died.
+    # The claim of the worker submitting it (services/leases.py): a new id for each claim, so a
+    # worker that lost its lease can no longer move the backup on; and the lease, renewed by the
+    # database's clock, whose lapse means that worker died.
+    claim = models.UUIDField(null=True, blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     last_seen_in_cloud_at = models.DateTimeField(null=True, blank=True)
@@ -207,6 +210,11 @@ class BackupEvent(models.Model):
     backup = models.ForeignKey(Backup, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    # What happened, as a code of backups/timeline.py and its raw values: put in words when a
+    # page is drawn, in the viewer's language. Empty in rows written before codes existed.
+    code = models.CharField(max_length=32, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    # The same in English, written with the row: for the admin, logs, notifications and the API.
     message = models.TextField(blank=True)
 
     class Meta:
@@ -215,3 +223,10 @@ class BackupEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.message}"
+
+    @property
+    def text(self) -> str:
+        """What the line says, in the active language and time zone."""
+        from backups.timeline import event_text  # its formatting helpers import this module
+
+        return event_text(self)

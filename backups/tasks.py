@@ -18,7 +18,7 @@ from access.models import CloudProject
 from . import publish
 from .cloud import CloudError
 from .selectors.pipeline import projects_with_due_polls
-from .services import protection, submission, sync, tracking
+from .services import dispatch, protection, submission, sync, tracking
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +32,15 @@ SUBMIT_SOFT_TIME_LIMIT = int(4 * (2 * settings.CLOUD_TIMEOUT_SECONDS + settings.
 
 @shared_task(name=publish.SUBMIT_BACKUP, soft_time_limit=SUBMIT_SOFT_TIME_LIMIT, time_limit=SUBMIT_SOFT_TIME_LIMIT + 30)
 def submit_backup(backup_id: int) -> None:
-    try:
-        submission.backup_submit(backup_id=backup_id)
-    except SoftTimeLimitExceeded:
-        # Cut off mid-call: back to the outbox; the next attempt looks in the cloud first.
-        submission.backup_release(backup_id=backup_id)
+    # A call cut short by the soft time limit sends the backup back to the outbox (submission.py).
+    submission.backup_submit(backup_id=backup_id)
 
 
 @shared_task
 def dispatch_outbox() -> int:
     """Beat: the outbox sweep. Publishes the queued backups and the requested syncs that the
     broker did not get (or got long ago without a worker starting them)."""
-    return submission.backups_dispatch_due() + sync.syncs_dispatch_due()
+    return dispatch.backups_dispatch_due() + sync.syncs_dispatch_due()
 
 
 # One poll per project at a time: a second one would only spend API calls. The lock

@@ -57,10 +57,12 @@ def backup_request_once(
 ) -> Requested:
     """Request a backup for the token's owner; with a key, at most once per (token, key)."""
     user = token.user
-    via = f"through the API (token {token.name})"
     if key is None:
         return Requested(
-            submission.backup_request(instance=instance, user=user, name=name, description=description, via=via), False
+            submission.backup_request(
+                instance=instance, user=user, name=name, description=description, api_token=token.name
+            ),
+            False,
         )
     validate_key(key)
     digest = fingerprint(instance=instance, name=name, description=description)
@@ -72,7 +74,7 @@ def backup_request_once(
                 token=token, key=key, fingerprint=digest, created_at=timezone.now()
             )
             backup = submission.backup_request(
-                instance=instance, user=user, name=name, description=description, via=via
+                instance=instance, user=user, name=name, description=description, api_token=token.name
             )
             taken.backup = backup
             taken.save(update_fields=["backup"])

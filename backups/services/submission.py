@@ -4,8 +4,8 @@ How a request travels (each step is safe to repeat, so a task delivered twice, a
 killed mid-task or a broker outage never loses a request or creates a backup twice):
 
 1. `backup_request` commits a QUEUED row (the outbox) and, after commit, publishes the
-   submit task. If the broker is down the row stays QUEUED; `backups_dispatch_due` (beat)
-   publishes it later.
+   submit task. If the broker is down the row stays QUEUED; the outbox sweep (`dispatch.py`,
+   beat) publishes it later.
 2. `backup_submit` claims the row with a conditional UPDATE (QUEUED -> SUBMITTING with a
    lease, which a heartbeat renews while the worker lives: `leases.py`). Any attempt after the
    first looks the backup up by name before POSTing, because an earlier attempt may have
@@ -16,31 +16,30 @@ killed mid-task or a broker outage never loses a request or creates a backup twi
 3. From RUNNING on, `tracking.py` follows it to its end.
 """
 
-import itertools
 import logging
 import random
 from datetime import timedelta
 from functools import partial
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from access.models import AuditEvent, CloudProject
+from access.models import AuditEvent
 from access.services import audit
-from backups import publish, rules
+from backups import rules, timeline
 from backups.cloud import (
     AmbiguousRequest,
     CloudBackup,
     CloudError,
-    DjangoCacheCallBudget,
     Throttled,
     client_for_project,
 )
 from backups.lifecycle import backup_transition
 from backups.models import Backup, BackupEvent, Instance
-from backups.services import leases
+from backups.services import dispatch, leases
 from backups.services.tracking import poll_interval
 from webapp import metrics
 from webapp.logcontext import log_context
@@ -60,11 +59,11 @@ def submit_retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not crypto
 
 
-def backup_request(*, instance: Instance, user, name: str, description: str, via: str = "") -> Backup:
+def backup_request(*, instance: Instance, user, name: str, description: str, api_token: str = "") -> Backup:
     """Record a backup request and hand it to the worker once the row is committed.
 
-    `via` says how it came, when not through the pages (e.g. "through the API, token deploy"):
-    it goes into the timeline and the audit trail.
+    `api_token` names the API token it came through, when not through the pages: the timeline
+    and the audit trail say so.
 
     Raises ValidationError (keyed by field) when a rule of `rules.validate_backup_request`
     is broken, including when another request won a race for the same instance or name.
@@ -83,8 +82,18 @@ def backup_request(*, instance: Instance, user, name: str, description: str, via
                 next_attempt_at=now,
             )
             who = user.get_full_name() or user.username
-            message = f"by {who} {via}" if via else f"by {who}"
-            BackupEvent.objects.create(backup=backup, at=now, kind=BackupEvent.Kind.REQUESTED, message=message)
+            if api_token:
+                line = timeline.line(timeline.REQUESTED_THROUGH_API, who=who, token=api_token)
+            else:
+                line = timeline.line(timeline.REQUESTED, who=who)
+            BackupEvent.objects.create(
+                backup=backup,
+                at=now,
+                kind=BackupEvent.Kind.REQUESTED,
+                code=line.code,
+                params=line.params,
+                message=line.message,
+            )
             audit.record(
                 AuditEvent.Action.BACKUP_REQUESTED,
                 actor=user,
@@ -95,7 +104,7 @@ def backup_request(*, instance: Instance, user, name: str, description: str, via
                     "instance": instance.name,
                     "instance_id": instance.cloud_id,
                     "name": name,
-                    **({"via": via} if via else {}),
+                    **({"via": f"through the API (token {api_token})"} if api_token else {}),
                 },
             )
     except IntegrityError:
@@ -104,72 +113,8 @@ def backup_request(*, instance: Instance, user, name: str, description: str, via
         raise
     with log_context(backup_id=backup.pk):
         log.info("backup %s requested: %r of %s", backup.pk, name, instance.name)
-        transaction.on_commit(partial(backup_publish, backup_id=backup.pk))
+        transaction.on_commit(partial(dispatch.backup_publish, backup_id=backup.pk))
     return backup
-
-
-def backup_publish(*, backup_id: int) -> bool:
-    """Hand a queued backup to the broker. A failure only delays it: the sweep retries."""
-    if not publish.hand_over(publish.SUBMIT_BACKUP, backup_id, what=f"backup {backup_id}"):
-        return False  # the row is the durable copy; an outage is logged once (webapp/broker.py)
-    Backup.objects.filter(pk=backup_id, status=Status.QUEUED).update(enqueued_at=timezone.now())
-    return True
-
-
-def backups_dispatch_due() -> int:
-    """The outbox sweep: publish the queued backups that are due, and those whose submitting
-    worker died (lapsed lease).
-
-    Queued backups go out oldest request first and at most as many per IAM user as its
-    creation budget has room for now, less those handed over and not started yet: the rest
-    wait here, in the database, not in a worker. So a hundred backups waiting for one
-    project's budget cost the workers nothing, and every other project's backups go out as
-    soon as their own budget has room.
-    """
-    now = timezone.now()
-    lapsed = Backup.objects.filter(leases.lapsed(now))
-    published = _publish_while_the_broker_takes(lapsed.values_list("pk", flat=True)[:500])
-    queued = Backup.objects.filter(status=Status.QUEUED)
-    republish_before = now - publish.REPUBLISH_AFTER
-    due = queued.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=republish_before), next_attempt_at__lte=now)
-    projects_by_key = _projects_by_budget_key(due.values_list("instance__project_id", flat=True).distinct())
-    if not projects_by_key:
-        return published
-    handed_over = dict(
-        queued.filter(enqueued_at__gte=republish_before)
-        .values_list("instance__project_id")
-        .annotate(Count("pk"))
-        .order_by()
-    )
-    budget = _submission_budget()
-    queues = []
-    for key, project_ids in projects_by_key.items():
-        room = budget.room(key) - sum(handed_over.get(project_id, 0) for project_id in project_ids)
-        if room > 0:
-            line = due.filter(instance__project_id__in=project_ids).order_by("requested_at", "pk")
-            queues.append(list(line.values_list("pk", flat=True)[:room]))
-    # Take turns between IAM users, so that none waits in the broker behind another's batch.
-    turns = (pk for pk in itertools.chain.from_iterable(itertools.zip_longest(*queues)) if pk is not None)
-    return published + _publish_while_the_broker_takes(turns)
-
-
-def _publish_while_the_broker_takes(backup_ids) -> int:
-    """Publish each until the broker refuses one (an outage): the rest stay queued for the next sweep."""
-    published = 0
-    for backup_id in backup_ids:
-        if not backup_publish(backup_id=backup_id):
-            break
-        published += 1
-    return published
-
-
-def _projects_by_budget_key(project_ids) -> dict[str, list[int]]:
-    """The projects grouped by call budget: projects connected as one IAM user share one."""
-    rows = CloudProject.objects.filter(pk__in=project_ids).values_list("pk", "iam_endpoint", "iam_domain", "iam_user")
-    grouped: dict[str, list[int]] = {}
-    for pk, endpoint, domain, user in rows:
-        grouped.setdefault(DjangoCacheCallBudget.key_for(endpoint, domain, user), []).append(pk)
-    return grouped
 
 
 def backup_submit(*, backup_id: int) -> None:
@@ -179,24 +124,33 @@ def backup_submit(*, backup_id: int) -> None:
 
 
 def _backup_submit(backup_id: int) -> None:
-    claimed_at = leases.submit_claim(backup_id=backup_id)
-    if claimed_at is None:
+    claim = leases.submit_claim(backup_id=backup_id)
+    if claim is None:
         log.info("backup %s: nothing to submit (done, or another worker holds it)", backup_id)
         return  # a duplicate delivery, or another worker holds it, or it is done
-    with leases.SubmitHeartbeat(backup_id=backup_id, claimed_at=claimed_at):
-        _backup_send(backup_id)
+    with leases.submit_heartbeat(backup_id=backup_id, claim=claim):
+        # Every move below is conditional on `backup.claim`, the claim just made.
+        backup = Backup.objects.select_related("instance__project").filter(pk=backup_id, claim=claim).first()
+        if backup is None:
+            return  # taken over already: that worker's lease is the one that counts
+        try:
+            _backup_send(backup)
+        except SoftTimeLimitExceeded:
+            # The task's time limit cut a call short: back to the outbox, as after an ambiguous
+            # call; the next attempt looks in the cloud first.
+            _backup_retry(backup, AmbiguousRequest("The submission took too long and was stopped."))
 
 
-def _backup_send(backup_id: int) -> None:
-    backup = Backup.objects.select_related("instance__project").get(pk=backup_id)
+def _backup_send(backup: Backup) -> None:
+    backup_id = backup.pk
     log.info("backup %s: submitting %r (attempt %s)", backup_id, backup.name, backup.submit_attempts)
     instance = backup.instance
-    client = client_for_project(instance.project, call_budget=_submission_budget())
+    client = client_for_project(instance.project, call_budget=dispatch.submission_budget())
     try:
         if backup.submit_attempts > 1:
             existing = client.find_backup_by_name(instance.cloud_id, backup.name)
             if existing:
-                _backup_adopt(backup, existing, "Found in the cloud after an interrupted attempt")
+                _backup_adopt(backup, existing)
                 return
         created = client.create_backup(instance.cloud_id, backup.name, backup.description)
     except Throttled as error:
@@ -219,8 +173,9 @@ def _backup_send(backup_id: int) -> None:
         backup_transition(
             backup.pk,
             Status.RUNNING,
+            claim=backup.claim,
             event=BackupEvent.Kind.SUBMITTED,
-            message=f"Cloud job {created.job_id}, backup {created.backup_id}",
+            message=timeline.line(timeline.SUBMITTED, job_id=created.job_id, backup_id=created.backup_id),
             job_id=created.job_id,
             backup_id=created.backup_id,
             started_at=timezone.now(),
@@ -244,24 +199,20 @@ def _backup_reconcile(client, backup: Backup) -> None:
         _backup_retry(backup, error)
         return
     if existing:
-        _backup_adopt(backup, existing, "Found in the cloud after an interrupted attempt")
+        _backup_adopt(backup, existing)
     else:
         _backup_retry(backup, AmbiguousRequest("The cloud has this backup but does not list it yet."))
 
 
-def backup_release(*, backup_id: int) -> None:
-    """Return a backup whose submission was cut short to the outbox, as after an ambiguous call."""
-    backup = Backup.objects.get(pk=backup_id)
-    _backup_retry(backup, AmbiguousRequest("The submission took too long and was stopped."))
-
-
-def _backup_adopt(backup: Backup, cloud_backup: CloudBackup, message: str) -> None:
+def _backup_adopt(backup: Backup, cloud_backup: CloudBackup) -> None:
+    """An earlier attempt made it, and the cloud lists it now: follow that one."""
     now = timezone.now()
     backup_transition(
         backup.pk,
         Status.RUNNING,
+        claim=backup.claim,
         event=BackupEvent.Kind.SUBMITTED,
-        message=f"{message}: backup {cloud_backup.id}",
+        message=timeline.line(timeline.ADOPTED, backup_id=cloud_backup.id),
         backup_id=cloud_backup.id,
         started_at=cloud_backup.begin_time or now,
         next_poll_at=now,
@@ -269,19 +220,12 @@ def _backup_adopt(backup: Backup, cloud_backup: CloudBackup, message: str) -> No
     )
 
 
-def _submission_budget() -> DjangoCacheCallBudget:
-    # Creations leave a fifth of each minute's calls to polling, so that a burst of requests
-    # cannot hide the outcome of running backups. They never wait for room (a worker waiting for
-    # one IAM user's budget holds up every other project): back to the outbox (`_backup_defer`).
-    limit = settings.CLOUD_CALLS_PER_MINUTE
-    return DjangoCacheCallBudget(limit, reserve=max(1, limit // 5), max_wait=0)
-
-
 def _backup_defer(backup: Backup, seconds: float) -> None:
     """Put a backup back in the outbox without counting an attempt: no call was made."""
     backup_transition(
         backup.pk,
         Status.QUEUED,
+        claim=backup.claim,
         event=None,
         submit_attempts=F("submit_attempts") - 1,
         next_attempt_at=timezone.now() + timedelta(seconds=seconds),
@@ -300,8 +244,11 @@ def _backup_retry(backup: Backup, error: CloudError) -> None:
     backup_transition(
         backup.pk,
         Status.QUEUED,
+        claim=backup.claim,
         event=BackupEvent.Kind.RETRY,
-        message=f"Attempt {backup.submit_attempts} did not go through ({error}); trying again in {delay.seconds} s",
+        message=timeline.line(
+            timeline.RETRY, attempt=backup.submit_attempts, error=str(error), seconds=int(delay.total_seconds())
+        ),
         next_attempt_at=timezone.now() + delay,
         enqueued_at=None,
         claimed_at=None,
@@ -312,8 +259,9 @@ def _backup_fail(backup: Backup, code: str, message: str) -> None:
     backup_transition(
         backup.pk,
         Status.FAILED,
+        claim=backup.claim,
         event=BackupEvent.Kind.FAILED,
-        message=f"{code}: {message}",
+        message=timeline.line(timeline.SUBMIT_FAILED, error_code=code, reason=message),
         error_code=code,
         error_message=message,
         finished_at=timezone.now(),

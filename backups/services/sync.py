@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from access.models import CloudProject
-from backups import publish
+from backups import publish, timeline
 from backups.cloud import Instance as CloudInstance
 from backups.cloud import client_for_project
 from backups.models import REHEARSAL_INSTANCE_NAME, Backup, BackupEvent, Instance
@@ -195,8 +195,14 @@ def backups_import(*, project: CloudProject) -> dict[str, int]:
                     next_poll_at=now if status == Status.RUNNING else None,
                     error_code="JOB_FAILED" if status == Status.FAILED else "",
                 )
+                line = timeline.line(timeline.IMPORTED, backup_type=cb.type)
                 BackupEvent.objects.create(
-                    backup=backup, at=now, kind=BackupEvent.Kind.NOTE, message=f"Found in the cloud ({cb.type})"
+                    backup=backup,
+                    at=now,
+                    kind=BackupEvent.Kind.NOTE,
+                    code=line.code,
+                    params=line.params,
+                    message=line.message,
                 )
         except IntegrityError:
             continue  # another running backup on the instance; the next sync retries

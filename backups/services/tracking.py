@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from backups import publish
+from backups import publish, timeline
 from backups.cloud import CloudBackup, DjangoCacheCallBudget, Job, Throttled, client_for_project
 from backups.lifecycle import backup_event_record, backup_transition
 from backups.models import Backup, BackupEvent
@@ -190,7 +190,7 @@ class Outcome:
                 self.backup_id,
                 Status.COMPLETED,
                 event=BackupEvent.Kind.COMPLETED,
-                message=f"{_size_text(self.size_kb)} in {_duration_text(self.began, self.ended)}",
+                message=timeline.line(timeline.COMPLETED, size_kb=self.size_kb, seconds=self._seconds),
                 progress=100,
                 size_kb=self.size_kb,
                 started_at=self.began,
@@ -204,7 +204,11 @@ class Outcome:
                 self.backup_id,
                 Status.FAILED,
                 event=BackupEvent.Kind.FAILED,
-                message=self.reason or "The cloud reported the backup as failed, without a reason.",
+                message=(
+                    timeline.line(timeline.FAILED, reason=self.reason)
+                    if self.reason
+                    else timeline.line(timeline.FAILED_WITHOUT_REASON)
+                ),
                 error_code="JOB_FAILED",
                 error_message=self.reason,
                 finished_at=self.ended or now,
@@ -213,6 +217,11 @@ class Outcome:
             )
         if recorded:
             metrics.completion_lag(self.ended)
+
+    @property
+    def _seconds(self) -> int | None:
+        """How long it took, when the cloud says when it began and ended."""
+        return int((self.ended - self.began).total_seconds()) if self.began and self.ended else None
 
 
 class _StillRunning:
@@ -244,12 +253,14 @@ def _backup_follow(backup: Backup, job: Job | None, cloud_backup: CloudBackup | 
     if job is not None or cloud_backup is not None:
         if backup.status == Status.UNKNOWN:
             backup_transition(
-                backup.pk, Status.RUNNING, event=BackupEvent.Kind.NOTE, message="The cloud reports it again"
+                backup.pk, Status.RUNNING, event=BackupEvent.Kind.NOTE, message=timeline.line(timeline.REAPPEARED)
             )
         if job and job.progress is not None and job.progress != backup.progress:
             Backup.objects.filter(pk=backup.pk, status=Status.RUNNING).update(progress=job.progress)
             if job.progress // 25 > (backup.progress or 0) // 25:
-                backup_event_record(backup.pk, BackupEvent.Kind.PROGRESS, f"{job.progress}%")
+                backup_event_record(
+                    backup.pk, BackupEvent.Kind.PROGRESS, timeline.line(timeline.PROGRESS, progress=job.progress)
+                )
         later.add(backup, seen=True)
         return
     last_seen = backup.last_seen_in_cloud_at or _began(backup)
@@ -258,26 +269,13 @@ def _backup_follow(backup: Backup, job: Job | None, cloud_backup: CloudBackup | 
             backup.pk,
             Status.UNKNOWN,
             event=BackupEvent.Kind.UNKNOWN,
-            message=f"Neither the jobs API nor the backup list has shown it since {last_seen:%Y-%m-%d %H:%M} UTC",
+            message=timeline.line(timeline.LOST, last_seen=last_seen.isoformat()),
             error_code="LOST",
             error_message="The cloud stopped reporting on this backup.",
             next_poll_at=now + timedelta(minutes=5),
         )
     else:
         later.add(backup, seen=False)
-
-
-def _size_text(size_kb: int | None) -> str:
-    if size_kb is None:
-        return "size unknown"
-    return f"{size_kb / 1024 / 1024:.2f} GB" if size_kb >= 1024 * 1024 else f"{size_kb / 1024:.1f} MB"
-
-
-def _duration_text(begin, end) -> str:
-    if not (begin and end):
-        return "an unknown time"
-    seconds = int((end - begin).total_seconds())
-    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
 
 
 def backups_watchdog() -> int:
@@ -289,19 +287,21 @@ def backups_watchdog() -> int:
         usual = usual_duration(backup.instance)
         limit = max(OVERDUE_FLOOR, 3 * usual) if usual else timedelta(hours=6)
         if backup.started_at is not None and now - backup.started_at > limit:
-            usual_text = f"usually {_duration_text(now - usual, now)}" if usual else "no history"
-            message = f"Running for much longer than usual ({usual_text}); still watching"
+            if usual:
+                line = timeline.line(timeline.OVERDUE, usual_seconds=int(usual.total_seconds()))
+            else:
+                line = timeline.line(timeline.OVERDUE_WITHOUT_HISTORY)
             with transaction.atomic():
                 if not Backup.objects.filter(pk=backup.pk, overdue=False).update(overdue=True):
                     continue  # another watchdog flagged it meanwhile
-                backup_event_record(backup.pk, BackupEvent.Kind.NOTE, message)
+                backup_event_record(backup.pk, BackupEvent.Kind.NOTE, line)
                 notify(
                     kind=EventKind.BACKUP_LOST,
                     key=f"backup:{backup.pk}:overdue",
                     project=backup.instance.project,
                     instance=backup.instance,
                     backup=backup,
-                    reason=message,
+                    reason=line.message,
                 )
             flagged += 1
     return flagged

@@ -1,5 +1,6 @@
 """The backups pages speak German to a browser that asks for it, and English otherwise."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
@@ -7,10 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from backups import timeline
 from backups.explanations import explain
-from backups.models import Backup, Instance
+from backups.models import Backup, BackupEvent, Instance
 from backups.services.protection import instance_protection_update
-from tests.factories import BackupFactory
+from tests.factories import BackupEventFactory, BackupFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +114,94 @@ def test_protection_is_stored_in_english_and_shown_in_german(operator_client, in
     assert "Ein Administrator kann die Richtlinie auf dieser Seite einschalten" in html
     english = page(operator_client, reverse("backups:instance_detail", args=[instance.pk]))
     assert instance.protection_reason in english
+
+
+Kind = BackupEvent.Kind
+
+# A timeline as the services write it (a code and raw values), one line of each kind a
+# backup's life may show; the lost line was last seen at 12:00 UTC, 14:00 in Berlin in May.
+LINES = [
+    (Kind.REQUESTED, timeline.line(timeline.REQUESTED_THROUGH_API, who="Ada Admin", token="ci")),
+    (Kind.SUBMITTED, timeline.line(timeline.SUBMITTED, job_id="job-1", backup_id="bk-1")),
+    (Kind.RETRY, timeline.line(timeline.RETRY, attempt=2, error="DBS.200998: System busy (HTTP 503)", seconds=45)),
+    (Kind.PROGRESS, timeline.line(timeline.PROGRESS, progress=50)),
+    (Kind.COMPLETED, timeline.line(timeline.COMPLETED, size_kb=1536 * 1024, seconds=200)),
+    (Kind.FAILED, timeline.line(timeline.FAILED, reason="Disk quota exceeded")),
+    (Kind.UNKNOWN, timeline.line(timeline.LOST, last_seen=T0.isoformat())),
+]
+GERMAN_LINES = [
+    "von Ada Admin über die API (Token ci)",
+    "Cloud-Job job-1, Sicherung bk-1",
+    "Versuch 2 ist gescheitert (DBS.200998: System busy (HTTP 503)); neuer Versuch in 45 s",
+    "50 % erledigt",
+    "1,5 GB in 3 min 20 s",
+    "Disk quota exceeded",  # the cloud's own words, as it wrote them
+    "Weder die Job-API noch die Sicherungsliste hat sie seit 01.05.2026, 14:00:00 CEST gezeigt",
+]
+ENGLISH_LINES = [
+    "by Ada Admin through the API (token ci)",
+    "Cloud job job-1, backup bk-1",
+    "Attempt 2 did not go through (DBS.200998: System busy (HTTP 503)); trying again in 45 s",
+    "50% done",
+    "1.5 GB in 3 min 20 s",
+    "Disk quota exceeded",
+    "Neither the jobs API nor the backup list has shown it since 2026-05-01 12:00:00 UTC",
+]
+
+
+def timeline_of(client, backup, **extra) -> list[str]:
+    """The lines of a backup's timeline as its page shows them."""
+    html = page(client, reverse("backups:backup_detail", args=[backup.pk]), **extra)
+    return re.findall(r'<span class="event-message">(.*?)</span>', html)
+
+
+def backup_with_timeline(instance, operator, lines) -> Backup:
+    backup = BackupFactory(instance=instance, requested_by=operator, requested_at=T0)
+    for offset, (kind, line) in enumerate(lines):
+        BackupEventFactory(
+            backup=backup,
+            kind=kind,
+            at=T0 + timedelta(seconds=offset),
+            code=line.code,
+            params=line.params,
+            message=line.message,
+        )
+    return backup
+
+
+def test_a_backups_timeline_reads_in_german_with_times_in_the_viewers_zone(operator_client, instance, operator):
+    backup = backup_with_timeline(instance, operator, LINES)
+    operator_client.cookies["console_tz"] = "Europe/Berlin"
+    assert timeline_of(operator_client, backup, **GERMAN) == GERMAN_LINES
+
+
+def test_a_backups_timeline_reads_in_english_as_it_is_stored(operator_client, instance, operator):
+    backup = backup_with_timeline(instance, operator, LINES)
+    assert timeline_of(operator_client, backup, HTTP_ACCEPT_LANGUAGE="en") == ENGLISH_LINES
+    assert [line.message for _, line in LINES] == ENGLISH_LINES
+
+
+def test_timeline_lines_stored_before_codes_or_of_an_unknown_code_show_their_message(
+    operator_client, instance, operator
+):
+    backup = BackupFactory(instance=instance, requested_by=operator, requested_at=T0)
+    BackupEventFactory(backup=backup, kind=Kind.REQUESTED, at=T0, message="by Oscar Operator")
+    BackupEventFactory(backup=backup, kind=Kind.PROGRESS, at=T0 + timedelta(seconds=1), message="50%")
+    BackupEventFactory(
+        backup=backup,
+        kind=Kind.NOTE,
+        at=T0 + timedelta(seconds=2),
+        code="written_by_a_later_version",
+        params={"what": 1},
+        message="A note from the future",
+    )
+    BackupEventFactory(
+        backup=backup,
+        kind=Kind.COMPLETED,
+        at=T0 + timedelta(seconds=3),
+        code=timeline.COMPLETED,
+        params={"size": "1.5 GB"},  # values of another shape
+        message="1.50 GB in 3 min 20 s",
+    )
+    expected = ["by Oscar Operator", "50% erledigt", "A note from the future", "1.50 GB in 3 min 20 s"]
+    assert timeline_of(operator_client, backup, **GERMAN) == expected

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from backups import timeline
 from backups.lifecycle import backup_transition
 from backups.models import Backup, BackupEvent, Instance
 from backups.services.protection import instance_protection_update, instances_protection_update
@@ -90,7 +91,11 @@ def test_a_failed_backup_notifies_once_and_puts_the_instance_at_risk(instance):
     backup = BackupFactory(instance=instance, running=True)
     for _ in range(2):  # a late poll reports the same failure again
         backup_transition(
-            backup.pk, Status.FAILED, event=BackupEvent.Kind.FAILED, message="disk full", error_code="JOB_FAILED"
+            backup.pk,
+            Status.FAILED,
+            event=BackupEvent.Kind.FAILED,
+            message=timeline.line(timeline.FAILED, reason="disk full"),
+            error_code="JOB_FAILED",
         )
     failed, at_risk = events()
     assert (failed.kind, failed.key, failed.reason, failed.backup_id) == (

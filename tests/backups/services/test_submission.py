@@ -10,10 +10,11 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
 from access.models import CloudProject
-from backups import publish
+from backups import publish, timeline
 from backups.cloud import DjangoCacheCallBudget
 from backups.models import Backup, BackupEvent, Instance
-from backups.services import leases, submission, sync, tracking
+from backups.services import dispatch, leases, submission, sync, tracking
+from tests.backups.services.lines import written
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,6 +34,16 @@ def test_request_is_recorded_queued_with_its_requester(instance, requester):
     assert backup.requested_by == requester
     assert backup.origin == Backup.Origin.DASHBOARD
     assert list(backup.events.values_list("kind", flat=True)) == [BackupEvent.Kind.REQUESTED]
+    assert written(backup.events.get()) == (timeline.REQUESTED, {"who": "Oscar Operator"})
+
+
+def test_request_through_the_api_names_its_token_in_the_timeline(instance, requester):
+    backup = submission.backup_request(
+        instance=instance, user=requester, name="nightly-0001", description="deploy", api_token="ci"
+    )
+    requested = backup.events.get()
+    assert written(requested) == (timeline.REQUESTED_THROUGH_API, {"who": "Oscar Operator", "token": "ci"})
+    assert requested.message == "by Oscar Operator through the API (token ci)"
 
 
 def test_invalid_request_changes_nothing_and_says_why(instance, requester):
@@ -76,6 +87,8 @@ def test_submit_creates_one_cloud_backup_even_when_delivered_twice(instance, req
     assert backup.backup_id
     assert len(named(simulator, instance, backup.name)) == 1
     assert simulator.counters()["by_kind"]["create_backup"] == 1
+    submitted = written(backup.events.get(kind=BackupEvent.Kind.SUBMITTED))
+    assert submitted == (timeline.SUBMITTED, {"job_id": backup.job_id, "backup_id": backup.backup_id})
 
 
 def test_dropped_connection_after_create_is_reconciled_not_resent(instance, requester, simulator):
@@ -91,6 +104,8 @@ def test_dropped_connection_after_create_is_reconciled_not_resent(instance, requ
     assert backup.backup_id == named(simulator, instance, backup.name)[0]["id"]
     assert len(named(simulator, instance, backup.name)) == 1
     assert simulator.counters()["by_kind"]["create_backup"] == 1
+    submitted = written(backup.events.get(kind=BackupEvent.Kind.SUBMITTED))
+    assert submitted == (timeline.ADOPTED, {"backup_id": backup.backup_id})
 
 
 def test_backup_exists_answer_after_an_interrupted_attempt_adopts_the_backup(instance, requester, simulator):
@@ -157,26 +172,26 @@ def test_the_outbox_sweep_publishes_what_the_broker_missed_and_lapsed_leases(ins
     assert sent == [(publish.SUBMIT_BACKUP, missed.pk)]
     sent.clear()
     Backup.objects.filter(pk=missed.pk).update(enqueued_at=None)  # as if the broker had been down
-    assert submission.backups_dispatch_due() == 1
+    assert dispatch.backups_dispatch_due() == 1
     assert sent == [(publish.SUBMIT_BACKUP, missed.pk)]
     missed.refresh_from_db()
     assert missed.enqueued_at is not None
     sent.clear()
-    assert submission.backups_dispatch_due() == 0  # just handed over: not again at the next tick
+    assert dispatch.backups_dispatch_due() == 0  # just handed over: not again at the next tick
 
     Backup.objects.filter(pk=missed.pk).update(enqueued_at=now - publish.REPUBLISH_AFTER - timedelta(seconds=1))
-    assert submission.backups_dispatch_due() == 1  # handed over long ago and still queued: again
+    assert dispatch.backups_dispatch_due() == 1  # handed over long ago and still queued: again
     Backup.objects.filter(pk=missed.pk).update(
         status=Backup.Status.QUEUED, enqueued_at=None, next_attempt_at=now + timedelta(minutes=1)
     )
     sent.clear()
-    assert submission.backups_dispatch_due() == 0  # waiting for its backoff: not yet
+    assert dispatch.backups_dispatch_due() == 0  # waiting for its backoff: not yet
 
     dead = Backup.objects.filter(pk=missed.pk)
     dead.update(status=Backup.Status.SUBMITTING, claimed_at=now - leases.submit_lease() + timedelta(seconds=30))
-    assert submission.backups_dispatch_due() == 0  # its worker may still be at it
+    assert dispatch.backups_dispatch_due() == 0  # its worker may still be at it
     dead.update(claimed_at=now - leases.submit_lease() - timedelta(seconds=1))
-    assert submission.backups_dispatch_due() == 1  # its worker died: another takes over
+    assert dispatch.backups_dispatch_due() == 1  # its worker died: another takes over
     assert sent == [(publish.SUBMIT_BACKUP, missed.pk)]
 
 
@@ -206,7 +221,7 @@ def test_the_sweep_stops_at_the_first_refusal_of_a_broker_that_is_down(project, 
         request(instance, requester)
     attempts.clear()
     # Each refusal costs the sweep the broker's connection timeout: one tells it all.
-    assert submission.backups_dispatch_due() == 0
+    assert dispatch.backups_dispatch_due() == 0
     assert len(attempts) == 1
     assert Backup.objects.filter(status=Backup.Status.QUEUED, enqueued_at__isnull=True).count() == 5
 
@@ -219,7 +234,9 @@ def test_permanent_cloud_refusal_fails_the_backup_with_code_and_message(instance
     assert backup.status == Backup.Status.FAILED
     assert backup.error_code == "DBS.201015"
     assert backup.error_message
-    assert backup.events.filter(kind=BackupEvent.Kind.FAILED).exists()
+    failed = backup.events.get(kind=BackupEvent.Kind.FAILED)
+    assert written(failed) == (timeline.SUBMIT_FAILED, {"error_code": "DBS.201015", "reason": backup.error_message})
+    assert failed.message == f"DBS.201015: {backup.error_message}"
 
 
 def test_system_busy_is_retried_later(instance, requester, simulator):
@@ -229,7 +246,10 @@ def test_system_busy_is_retried_later(instance, requester, simulator):
     backup.refresh_from_db()
     assert backup.status == Backup.Status.QUEUED
     assert backup.next_attempt_at > timezone.now()
-    assert backup.events.filter(kind=BackupEvent.Kind.RETRY).exists()
+    code, values = written(backup.events.get(kind=BackupEvent.Kind.RETRY))
+    assert (code, values["attempt"]) == (timeline.RETRY, 1)
+    assert values["error"].startswith("DBS.")  # the cloud's own words, as it wrote them
+    assert 0 < values["seconds"] <= 300
 
 
 def test_gives_up_after_bounded_attempts(instance, requester, simulator):
@@ -294,13 +314,13 @@ def test_the_sweep_hands_over_no_more_than_each_iam_users_budget_has_room_for(
         spend.take(DjangoCacheCallBudget.key_for(project.iam_endpoint, project.iam_domain, project.iam_user))
     sent.clear()
 
-    assert submission.backups_dispatch_due() == 2
+    assert dispatch.backups_dispatch_due() == 2
     assert sorted(sent) == sorted(calm)  # the other IAM user's, at once
 
     cache.clear()  # the minute has passed for the busy one
     sent.clear()
-    assert submission.backups_dispatch_due() == 5
+    assert dispatch.backups_dispatch_due() == 5
     assert sent == busy[:5]  # as much as its budget has room for, oldest request first
     sent.clear()
-    assert submission.backups_dispatch_due() == 0  # those five are on their way: no room left
+    assert dispatch.backups_dispatch_due() == 0  # those five are on their way: no room left
     assert Backup.objects.filter(pk__in=busy[5:], status=Backup.Status.QUEUED, enqueued_at=None).count() == 2

@@ -7,10 +7,12 @@ import requests
 from django.utils import timezone
 
 from access.models import CloudProject
+from backups import timeline
 from backups.cloud import client_for_project
 from backups.cloud.errors import CloudError
 from backups.models import Backup, Instance
 from backups.services import sync
+from tests.backups.services.lines import written
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,6 +37,7 @@ def test_sync_marks_gone_instances_and_imports_cloud_backups(project, simulator)
     imported = Backup.objects.get(backup_id=made_elsewhere.backup_id)
     assert imported.origin == Backup.Origin.CLOUD_MANUAL
     assert imported.status == Backup.Status.COMPLETED
+    assert written(imported.events.get()) == (timeline.IMPORTED, {"backup_type": "Manual"})
 
     simulator.delete_backup(made_elsewhere.backup_id)
     sync.project_sync(project=project)

@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from backups import publish, tasks
+from backups import publish, tasks, timeline
 from backups.models import Backup, BackupEvent, Instance
 from backups.services import submission, sync, tracking
+from tests.backups.services.lines import written
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,6 +37,9 @@ def test_poll_follows_progress_then_completion_with_size(instance, requester, si
     assert backup.size_kb > 0
     assert backup.finished_at >= backup.started_at
     assert backup.progress == 100
+    seconds = int((backup.finished_at - backup.started_at).total_seconds())
+    completed = written(backup.events.get(kind=BackupEvent.Kind.COMPLETED))
+    assert completed == (timeline.COMPLETED, {"size_kb": backup.size_kb, "seconds": seconds})
 
 
 def test_poll_works_from_the_backup_list_alone(instance, requester, simulator):
@@ -49,6 +53,7 @@ def test_poll_works_from_the_backup_list_alone(instance, requester, simulator):
     backup.refresh_from_db()
     assert backup.status == Backup.Status.FAILED
     assert backup.error_code == "JOB_FAILED"
+    assert written(backup.events.get(kind=BackupEvent.Kind.FAILED)) == (timeline.FAILED_WITHOUT_REASON, {})
 
 
 def test_failed_job_keeps_the_clouds_reason(instance, requester, simulator):
@@ -61,6 +66,8 @@ def test_failed_job_keeps_the_clouds_reason(instance, requester, simulator):
     backup.refresh_from_db()
     assert backup.status == Backup.Status.FAILED
     assert backup.error_message == "Disk quota exceeded"
+    failed = written(backup.events.get(kind=BackupEvent.Kind.FAILED))
+    assert failed == (timeline.FAILED, {"reason": "Disk quota exceeded"})
 
 
 def test_backup_the_cloud_forgot_becomes_unknown_not_running_forever(instance, requester, simulator):
@@ -74,7 +81,8 @@ def test_backup_the_cloud_forgot_becomes_unknown_not_running_forever(instance, r
     tracking.backups_poll(project=instance.project)
     backup.refresh_from_db()
     assert backup.status == Backup.Status.UNKNOWN
-    assert backup.events.filter(kind=BackupEvent.Kind.UNKNOWN).exists()
+    lost = written(backup.events.get(kind=BackupEvent.Kind.UNKNOWN))
+    assert lost == (timeline.LOST, {"last_seen": long_ago.isoformat()})
 
 
 def test_polling_many_backups_costs_a_few_calls_not_one_per_backup(project, requester, simulator):
@@ -109,7 +117,8 @@ def test_watchdog_flags_a_backup_far_slower_than_usual(instance, requester):
     assert tracking.backups_watchdog() == 1
     slow.refresh_from_db()
     assert slow.overdue
-    assert "longer than usual" in slow.events.get().message
+    assert written(slow.events.get()) == (timeline.OVERDUE, {"usual_seconds": 600})
+    assert slow.events.get().message == "Running for much longer than usual (usually 10 min 00 s); still watching"
 
 
 def test_imported_automated_backup_is_followed_to_its_end(instance, simulator):

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from backups.models import Backup
-from backups.services import submission
+from backups.services import dispatch
 from notifications.services.outbox import email_queue
 from tests.factories import BackupFactory, InstanceFactory
 from webapp.celery import app
@@ -116,7 +116,7 @@ def test_a_broker_outage_is_one_warning_without_traceback_and_requests_wait_queu
     email.refresh_from_db()
     assert email.enqueued_at is None
     # The sweep (run here rather than by beat) finds the broker down as well.
-    assert submission.backups_dispatch_due() == 0
+    assert dispatch.backups_dispatch_due() == 0
 
     warnings = broker_lines(caplog, "Broker unavailable")
     assert len(warnings) == 1, caplog.text
@@ -137,14 +137,14 @@ def test_a_broker_outage_is_one_warning_without_traceback_and_requests_wait_queu
     assert back[0].levelno == logging.INFO
     assert broker_lines(caplog, "Broker unavailable") == []
     # What waited goes out with the next sweep.
-    assert submission.backup_publish(backup_id=during[0])
+    assert dispatch.backup_publish(backup_id=during[0])
     assert Backup.objects.get(pk=during[0]).enqueued_at is not None
 
     # A second outage is a second warning.
     own_broker.stop()
     caplog.clear()
-    assert not submission.backup_publish(backup_id=during[1])
-    assert not submission.backup_publish(backup_id=during[2])
+    assert not dispatch.backup_publish(backup_id=during[1])
+    assert not dispatch.backup_publish(backup_id=during[2])
     assert len(broker_lines(caplog, "Broker unavailable")) == 1
     assert "Traceback" not in caplog.text
 
@@ -157,7 +157,7 @@ def test_an_unexpected_publish_error_is_logged_with_its_traceback(instance, monk
 
     monkeypatch.setattr("backups.publish.publish", broken)
     backup = BackupFactory(instance=instance, status=Backup.Status.QUEUED, progress=0, job_id="", backup_id="")
-    assert not submission.backup_publish(backup_id=backup.pk)
+    assert not dispatch.backup_publish(backup_id=backup.pk)
     [record] = [record for record in caplog.records if record.exc_info]
     assert record.levelno == logging.ERROR
     assert f"backup {backup.pk}" in record.getMessage()
