@@ -7,10 +7,10 @@ admin, the logs, notifications and the API read; a row with no code (written bef
 existed) or with a code this version does not know shows that message.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from django.utils import timezone, translation
 from django.utils.functional import Promise
@@ -38,6 +38,15 @@ LOST = "lost"
 OVERDUE = "overdue"
 OVERDUE_WITHOUT_HISTORY = "overdue_no_history"
 IMPORTED = "imported"
+# Lines restores/ writes onto the timeline of the backup they restore.
+RESTORE_REQUESTED = "restore_requested"
+REHEARSAL_REQUESTED = "rehearsal_requested"
+RESTORE_AVAILABLE = "restore_available"
+REHEARSAL_AVAILABLE = "rehearsal_available"
+RESTORE_FAILED = "restore_failed"
+REHEARSAL_FAILED = "rehearsal_failed"
+RESTORE_LOST = "restore_lost"
+REHEARSAL_LOST = "rehearsal_lost"
 
 
 class Line(NamedTuple):
@@ -81,6 +90,16 @@ def _completed(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def by_whom(params: dict[str, Any]) -> dict[str, Any]:
+    """`who` is a person's name, or None for the rehearsal schedule."""
+    return {**params, "who": params["who"] or gettext("the rehearsal schedule")}
+
+
+def _took(params: dict[str, Any]) -> dict[str, Any]:
+    seconds = params["seconds"]
+    return {**params, "duration": gettext("an unknown time") if seconds is None else _seconds(seconds)}
+
+
 def _lost(params: dict[str, Any]) -> dict[str, Any]:
     return {"last_seen": local_text(datetime.fromisoformat(params["last_seen"]))}
 
@@ -108,26 +127,50 @@ WORDINGS: dict[str, Wording] = {
     OVERDUE: Wording(_("Running for much longer than usual (usually %(usual)s); still watching"), _overdue),
     OVERDUE_WITHOUT_HISTORY: Wording(_("Running for much longer than usual (no history); still watching")),
     IMPORTED: Wording(_("Found in the cloud (%(backup_type)s)")),
+    RESTORE_REQUESTED: Wording(_("Restore to %(target)s requested by %(who)s"), by_whom),
+    REHEARSAL_REQUESTED: Wording(_("Rehearsal requested by %(who)s"), by_whom),
+    RESTORE_AVAILABLE: Wording(_("Restore to %(target)s: available after %(duration)s"), _took),
+    REHEARSAL_AVAILABLE: Wording(_("Rehearsal: available after %(duration)s"), _took),
+    # The reason is the cloud's words (or the restore's error as stored).
+    RESTORE_FAILED: Wording(_("Restore to %(target)s failed: %(reason)s")),
+    REHEARSAL_FAILED: Wording(_("Rehearsal failed: %(reason)s")),
+    RESTORE_LOST: Wording(_("Restore to %(target)s: the cloud stopped reporting on it")),
+    REHEARSAL_LOST: Wording(_("Rehearsal: the cloud stopped reporting on it")),
 }
 
 
-def line(code: str, **params: Any) -> Line:
-    """A line to record: its code, its raw values (JSON), and its words in English and UTC."""
+def line(code: str, /, *, wordings: Mapping[str, Wording] = WORDINGS, **params: Any) -> Line:
+    """A line to record: its code, its raw values (JSON), and its words in English and UTC.
+
+    Another timeline (a restore's) passes its own `wordings`.
+    """
     with translation.override("en"), timezone.override(UTC):
-        message = WORDINGS[code].words(params)
+        message = wordings[code].words(params)
     return Line(code, params, message)
 
 
-def event_text(event: "BackupEvent") -> str:
-    """What an event says in the active language and time zone."""
-    wording = WORDINGS.get(event.code)
+class StoredLine(Protocol):
+    code: str
+    params: dict[str, Any]
+    message: str
+
+
+def stored_text(event: StoredLine, wordings: Mapping[str, Wording]) -> str:
+    """What a stored line says in the active language and time zone, by `wordings`; its
+    English message if it has no code, one `wordings` does not know, or values of another shape."""
+    wording = wordings.get(event.code)
     if wording is None:
-        if event.kind == event.Kind.PROGRESS and event.message:
-            # Rows from before codes stored only "42%"; the page said more.
-            return gettext("%(progress)s done") % {"progress": event.message}
         return event.message
     try:
         return wording.words(event.params)
     except (KeyError, TypeError, ValueError):
         # Values of another shape (a row from another version): its English words still read.
         return event.message
+
+
+def event_text(event: "BackupEvent") -> str:
+    """What an event says in the active language and time zone."""
+    if event.code not in WORDINGS and event.kind == event.Kind.PROGRESS and event.message:
+        # Rows from before codes stored only "42%"; the page said more.
+        return gettext("%(progress)s done") % {"progress": event.message}
+    return stored_text(event, WORDINGS)

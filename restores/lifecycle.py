@@ -9,8 +9,9 @@ update (a redelivered task, a late poll) changes nothing.
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -18,12 +19,15 @@ from django.utils import timezone
 
 from access.models import AuditEvent
 from access.services import audit
+from backups import timeline as backup_timeline
 from backups.lifecycle import backup_event_record
 from backups.models import BackupEvent
 from notifications.events import EventKind, notify
 from webapp.logcontext import log_context
 
+from . import timeline
 from .models import Restore, RestoreEvent
+from .timeline import Line
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +62,11 @@ def _leading_to(transitions: dict[str, set[str]], status: str) -> list[str]:
 
 
 def restore_transition(
-    pk: int, to: str, /, *, event: str | None, message: str = "", claim: uuid.UUID | None = None, **fields
+    pk: int, to: str, /, *, event: str | None, message: Line | str = "", claim: uuid.UUID | None = None, **fields
 ) -> bool:
     """Move a restore to `to` if its current status allows it; record the event if it moved.
+
+    `message` is what the timeline says: a `timeline.line(...)`, or text kept as written.
 
     The conditional UPDATE is the claim: of two workers racing, one sees a row count of 1.
     The worker sending a restore passes its `claim` (services/leases.py): the move then happens
@@ -68,6 +74,7 @@ def restore_transition(
     lease to another (or whose rehearsal was given up) cannot write over what came after.
     """
     now = timezone.now()
+    line = Line.of(message)
     if to in (Status.COMPLETED, Status.FAILED):
         fields.setdefault("password", "")  # not needed any more, whatever happened
     mine = Q(status=Status.SUBMITTING, claim=claim) if claim else Q()
@@ -79,11 +86,12 @@ def restore_transition(
                     log.warning("restore %s: not moved to %s, no longer submitting on this claim", pk, to)
             return False
         with log_context(restore_id=pk):
-            log.info("restore %s is now %s%s", pk, to, f": {message}" if message else "")
+            log.info("restore %s is now %s%s", pk, to, f": {line.message}" if line.message else "")
         if event:
-            RestoreEvent.objects.create(restore_id=pk, at=now, kind=event, message=message)
+            _event_create(pk, now, event, line)
         if to in (Status.COMPLETED, Status.FAILED, Status.UNKNOWN):
-            _outcome_record(Restore.objects.select_related("source_instance__project", "backup").get(pk=pk), message)
+            restore = Restore.objects.select_related("source_instance__project", "backup").get(pk=pk)
+            _outcome_record(restore, line.message)
     return True
 
 
@@ -92,7 +100,6 @@ def _outcome_record(restore: Restore, message: str) -> None:
     a rehearsal's temporary instance is handed to the clean-up."""
     instance = restore.source_instance
     rehearsal = restore.is_rehearsal
-    what = "Rehearsal" if rehearsal else f"Restore to {restore.target_name}"
     details = {"restore": restore.pk, "kind": restore.kind, "instance": instance.name, "target": restore.target_name}
     if restore.backup is not None:
         details["backup"] = restore.backup.name
@@ -106,12 +113,7 @@ def _outcome_record(restore: Restore, message: str) -> None:
         target=f"{instance.name} → {restore.target_name}",
         details=details,
     )
-    if restore.status == Status.COMPLETED:
-        line = f"{what}: available after {duration_text(restore.rto)}"
-    elif restore.status == Status.FAILED:
-        line = f"{what} failed: {restore.error_message or message}"
-    else:
-        line = f"{what}: the cloud stopped reporting on it"
+    line = _backup_line(restore, message)
     if restore.backup_id:
         backup_event_record(restore.backup_id, BackupEvent.Kind.NOTE, line)
     kind = _OUTCOME_NOTIFY[restore.kind].get(restore.status)
@@ -122,10 +124,31 @@ def _outcome_record(restore: Restore, message: str) -> None:
             project=instance.project,
             instance=instance,
             backup=restore.backup,
-            reason=line,
+            reason=line.message,
         )
     if rehearsal and restore.status in (Status.COMPLETED, Status.FAILED):
         cleanup_start(restore.pk)
+
+
+def _backup_line(restore: Restore, message: str) -> Line:
+    """The line an ending restore leaves on its backup's timeline."""
+    rehearsal = restore.is_rehearsal
+    params: dict[str, Any] = {} if rehearsal else {"target": restore.target_name}
+    if restore.status == Status.COMPLETED:
+        code = backup_timeline.REHEARSAL_AVAILABLE if rehearsal else backup_timeline.RESTORE_AVAILABLE
+        params["seconds"] = int(restore.rto.total_seconds()) if restore.rto else None
+    elif restore.status == Status.FAILED:
+        code = backup_timeline.REHEARSAL_FAILED if rehearsal else backup_timeline.RESTORE_FAILED
+        params["reason"] = restore.error_message or message
+    else:
+        code = backup_timeline.REHEARSAL_LOST if rehearsal else backup_timeline.RESTORE_LOST
+    return backup_timeline.line(code, **params)
+
+
+def _event_create(restore_id: int, at: datetime, kind: str, line: Line) -> None:
+    RestoreEvent.objects.create(
+        restore_id=restore_id, at=at, kind=kind, code=line.code, params=line.params, message=line.message
+    )
 
 
 def cleanup_start(pk: int) -> bool:
@@ -136,7 +159,7 @@ def cleanup_start(pk: int) -> bool:
         pk,
         Cleanup.PENDING,
         event=RestoreEvent.Kind.CLEANUP,
-        message="Deleting the temporary instance",
+        message=timeline.line(timeline.CLEANUP_STARTED),
         delete_next_attempt_at=timezone.now(),
     )
     if moved:
@@ -145,13 +168,16 @@ def cleanup_start(pk: int) -> bool:
 
 
 def cleanup_transition(
-    pk: int, to: str, /, *, event: str | None, message: str = "", claim: uuid.UUID | None = None, **fields
+    pk: int, to: str, /, *, event: str | None, message: Line | str = "", claim: uuid.UUID | None = None, **fields
 ) -> bool:
     """Move a rehearsal's clean-up to `to` if its current state allows it; record the event.
+
+    `message` is what the timeline says: a `timeline.line(...)`, or text kept as written.
 
     With a delete `claim` (services/leases.py), only while the delete is still held on it.
     """
     now = timezone.now()
+    line = Line.of(message)
     mine = Q(cleanup_status=Cleanup.DELETING, delete_claim=claim) if claim else Q()
     with transaction.atomic():
         rows = Restore.objects.filter(
@@ -166,9 +192,9 @@ def cleanup_transition(
                     log.warning("rehearsal %s: clean-up not moved to %s, no longer deleting on this claim", pk, to)
             return False
         with log_context(restore_id=pk):
-            log.info("rehearsal %s: clean-up %s%s", pk, to or "none", f": {message}" if message else "")
+            log.info("rehearsal %s: clean-up %s%s", pk, to or "none", f": {line.message}" if line.message else "")
         if event:
-            RestoreEvent.objects.create(restore_id=pk, at=now, kind=event, message=message)
+            _event_create(pk, now, event, line)
         if to == Cleanup.DELETED:
             restore = Restore.objects.select_related("source_instance__project").get(pk=pk)
             audit.record(
@@ -180,18 +206,9 @@ def cleanup_transition(
     return True
 
 
-def restore_event_record(restore_id: int, kind: str, message: str) -> None:
+def restore_event_record(restore_id: int, kind: str, message: Line | str) -> None:
     """Add a line to a restore's timeline that comes with no change of status."""
-    RestoreEvent.objects.create(restore_id=restore_id, at=timezone.now(), kind=kind, message=message)
-
-
-def duration_text(duration: timedelta | None) -> str:
-    if duration is None:
-        return "an unknown time"
-    seconds = int(duration.total_seconds())
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+    _event_create(restore_id, timezone.now(), kind, Line.of(message))
 
 
 _OUTCOME_AUDIT: dict[str, dict[str, str]] = {

@@ -179,6 +179,11 @@ class RestoreEvent(models.Model):
     restore = models.ForeignKey(Restore, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    # What happened, as a code of restores/timeline.py and its raw values: put in words when a
+    # page is drawn, in the viewer's language. Empty in rows written before codes existed.
+    code = models.CharField(max_length=32, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    # The same in English, written with the row: for the admin, logs and notifications.
     message = models.TextField(blank=True)
 
     class Meta:
@@ -187,6 +192,13 @@ class RestoreEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.message}"
+
+    @property
+    def text(self) -> str:
+        """What the line says, in the active language and time zone."""
+        from restores.timeline import event_text  # its formatting helpers import the backups' models
+
+        return event_text(self)
 
 
 class RehearsalSchedule(models.Model):

@@ -33,9 +33,10 @@ from backups.cloud import AmbiguousRequest, CloudError, InstanceBusy, InstanceNo
 from notifications.events import EventKind, notify
 from webapp.logcontext import log_context
 
-from .. import publish
+from .. import publish, timeline
 from ..lifecycle import cleanup_transition, restore_event_record, restore_transition
 from ..models import Restore, RestoreEvent
+from ..timeline import Line
 from . import leases
 from .tracking import poll_interval
 
@@ -114,7 +115,7 @@ def _delete_send(restore: Restore) -> None:
             # The create's answer never came: the name is the rehearsal's own (rehearsals.py).
             found = client.find_instance_by_name(restore.target_name)
             if found is None:
-                _deleted(restore, "No temporary instance was made: nothing to delete")
+                _deleted(restore, timeline.line(timeline.NOTHING_TO_DELETE))
                 return
             instance_id = found.id
             if not held.update(instance_cloud_id=instance_id):
@@ -122,21 +123,23 @@ def _delete_send(restore: Restore) -> None:
                 return
         job_id = client.delete_instance(instance_id)
     except InstanceNotFound:
-        _deleted(restore, "The temporary instance is already gone")
+        _deleted(restore, timeline.line(timeline.ALREADY_GONE))
     except InstanceBusy as error:
         # Still being created (or backed up): the cloud takes no delete until that job ends.
-        delete_retry(restore, f"The cloud cannot delete it yet ({error})", failed=False, claim=restore.delete_claim)
+        delete_retry(restore, str(error), failed=False, claim=restore.delete_claim)
     except (AmbiguousRequest, CloudError) as error:
         delete_retry(restore, str(error), claim=restore.delete_claim)
     else:
         # Still DELETING, now with the job that tracking.py follows until the instance is gone.
         if held.update(delete_job_id=job_id, next_poll_at=timezone.now() + poll_interval()):
-            restore_event_record(restore.pk, RestoreEvent.Kind.CLEANUP, f"Delete sent: job {job_id}")
+            restore_event_record(
+                restore.pk, RestoreEvent.Kind.CLEANUP, timeline.line(timeline.DELETE_SENT, job_id=job_id)
+            )
         else:
             log.warning("rehearsal %s: delete job %s not recorded, no longer held on this claim", restore.pk, job_id)
 
 
-def _deleted(restore: Restore, message: str) -> None:
+def _deleted(restore: Restore, message: Line) -> None:
     cleanup_transition(
         restore.pk,
         Cleanup.DELETED,
@@ -149,8 +152,8 @@ def _deleted(restore: Restore, message: str) -> None:
 
 def delete_retry(restore: Restore, reason: str, *, failed: bool = True, claim: uuid.UUID | None = None) -> None:
     """Try the delete again later: FAILED (shown as "not deleted yet") for an error, PENDING when
-    the cloud only asked to wait. The worker that sent the delete passes its `claim`: nothing
-    moves once another worker holds the clean-up."""
+    the cloud only asked to wait. `reason` is the cloud's words ("" if it gave none). The worker
+    that sent the delete passes its `claim`: nothing moves once another worker holds the clean-up."""
     restore.refresh_from_db(fields=["delete_attempts", "cleanup_status"])
     delay = delete_retry_delay(restore.delete_attempts)
     moved = cleanup_transition(
@@ -158,7 +161,7 @@ def delete_retry(restore: Restore, reason: str, *, failed: bool = True, claim: u
         Cleanup.FAILED if failed else Cleanup.PENDING,
         claim=claim,
         event=RestoreEvent.Kind.CLEANUP,
-        message=f"Not deleted yet: {reason}; trying again in {int(delay.total_seconds())} s",
+        message=_retry_line(reason, busy=not failed, seconds=int(delay.total_seconds())),
         delete_next_attempt_at=timezone.now() + delay,
         delete_enqueued_at=None,
         delete_claimed_at=None,
@@ -173,8 +176,16 @@ def delete_retry(restore: Restore, reason: str, *, failed: bool = True, claim: u
             project=restore.project,
             instance=instance,
             reason=f"The temporary instance {restore.target_name} could not be deleted after "
-            f"{restore.delete_attempts} attempts ({reason}). The console keeps trying.",
+            f"{restore.delete_attempts} attempts ({reason or 'no reason given'}). The console keeps trying.",
         )
+
+
+def _retry_line(reason: str, *, busy: bool, seconds: int) -> Line:
+    if busy:
+        return timeline.line(timeline.DELETE_BUSY, reason=reason, seconds=seconds)
+    if reason:
+        return timeline.line(timeline.DELETE_RETRY, reason=reason, seconds=seconds)
+    return timeline.line(timeline.DELETE_JOB_FAILED, seconds=seconds)
 
 
 def cleanup_reopen(*, restore_id: int, instance_id: str) -> None:
@@ -190,7 +201,7 @@ def cleanup_reopen(*, restore_id: int, instance_id: str) -> None:
     )
     if reopened:
         restore_event_record(
-            restore_id, RestoreEvent.Kind.CLEANUP, f"A late create made instance {instance_id}: deleting it"
+            restore_id, RestoreEvent.Kind.CLEANUP, timeline.line(timeline.LATE_INSTANCE, instance_id=instance_id)
         )
         transaction.on_commit(partial(cleanup_publish, restore_id=restore_id))
 
@@ -208,7 +219,7 @@ def rehearsals_sweep() -> int:
                 Status.FAILED,
                 claim=claim,
                 event=RestoreEvent.Kind.FAILED,
-                message="The worker sending the rehearsal stopped; its instance, if made, is deleted",
+                message=timeline.line(timeline.WORKER_LOST),
                 error_code="WORKER_LOST",
                 error_message="The worker stopped while it was sending the rehearsal to the cloud.",
                 finished_at=now,
@@ -219,7 +230,7 @@ def rehearsals_sweep() -> int:
             Cleanup.PENDING,
             claim=claim,
             event=RestoreEvent.Kind.CLEANUP,
-            message="The worker deleting the instance stopped; trying again",
+            message=timeline.line(timeline.DELETER_LOST),
             delete_next_attempt_at=now,
             delete_enqueued_at=None,
             delete_claimed_at=None,
@@ -232,7 +243,7 @@ def rehearsals_sweep() -> int:
             restore_id,
             Cleanup.PENDING,
             event=RestoreEvent.Kind.CLEANUP,
-            message="Deleting the temporary instance",
+            message=timeline.line(timeline.CLEANUP_STARTED),
             delete_next_attempt_at=now,
         )
     due = Restore.objects.filter(

@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from access.services import audit
+from backups import timeline as backup_timeline
 from backups.lifecycle import backup_event_record
 from backups.models import Backup, BackupEvent, Instance
 from webapp.logcontext import log_context
 
-from .. import publish, validators
+from .. import publish, timeline, validators
 from ..lifecycle import AuditAction
 from ..models import Restore, RestoreEvent
 from . import leases
@@ -156,10 +157,27 @@ def restore_record(*, kind, source: Instance, backup, restore_time, user, target
                 next_attempt_at=now,
                 **values,
             )
-            who = (user.get_full_name() or user.username) if user else "the rehearsal schedule"
-            what = backup.name if backup else f"{source.name} at {restore_time:%Y-%m-%d %H:%M:%S} UTC"
+            # No one (None) is the rehearsal schedule, named in the reader's language.
+            who = (user.get_full_name() or user.username) if user else None
+            if backup:
+                requested = timeline.line(
+                    timeline.REQUESTED_FROM_BACKUP, backup=backup.name, target=target_name, who=who
+                )
+            else:
+                requested = timeline.line(
+                    timeline.REQUESTED_TO_A_TIME,
+                    instance=source.name,
+                    time=restore_time.isoformat(),
+                    target=target_name,
+                    who=who,
+                )
             RestoreEvent.objects.create(
-                restore=restore, at=now, kind=RestoreEvent.Kind.REQUESTED, message=f"{what} to {target_name}, by {who}"
+                restore=restore,
+                at=now,
+                kind=RestoreEvent.Kind.REQUESTED,
+                code=requested.code,
+                params=requested.params,
+                message=requested.message,
             )
             rehearsal = kind == Restore.Kind.REHEARSAL
             audit.record(
@@ -175,8 +193,11 @@ def restore_record(*, kind, source: Instance, backup, restore_time, user, target
                 },
             )
             if backup is not None:
-                line = "Rehearsal requested" if rehearsal else f"Restore to {target_name} requested"
-                backup_event_record(backup.pk, BackupEvent.Kind.NOTE, f"{line} by {who}")
+                if rehearsal:
+                    note = backup_timeline.line(backup_timeline.REHEARSAL_REQUESTED, who=who)
+                else:
+                    note = backup_timeline.line(backup_timeline.RESTORE_REQUESTED, target=target_name, who=who)
+                backup_event_record(backup.pk, BackupEvent.Kind.NOTE, note)
     except IntegrityError:
         # A concurrent request took the name (or started a rehearsal) first: say why.
         if kind == Restore.Kind.REHEARSAL:

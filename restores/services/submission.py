@@ -32,6 +32,7 @@ from backups.cloud.types import NewInstance
 from webapp import metrics
 from webapp.logcontext import log_context
 
+from .. import timeline
 from ..lifecycle import restore_transition
 from ..models import Restore, RestoreEvent
 from . import leases
@@ -129,7 +130,7 @@ def _restore_send(restore: Restore) -> None:
             Status.RESTORING,
             claim=restore.claim,
             event=RestoreEvent.Kind.SUBMITTED,
-            message=f"Accepted by the cloud: instance {created.instance_id}, job {created.job_id}",
+            message=timeline.line(timeline.SUBMITTED, instance_id=created.instance_id, job_id=created.job_id),
             job_id=created.job_id,
             instance_cloud_id=created.instance_id,
             submitted_at=now,
@@ -204,7 +205,7 @@ def _adopt(restore: Restore, instance: CloudInstance) -> None:
         Status.RESTORING,
         claim=restore.claim,
         event=RestoreEvent.Kind.SUBMITTED,
-        message=f"Found in the cloud after an interrupted attempt: instance {instance.id}",
+        message=timeline.line(timeline.ADOPTED, instance_id=instance.id),
         instance_cloud_id=instance.id,
         # The RTO counts from when the cloud took the create, as near as we know it.
         submitted_at=instance.created or now,
@@ -248,7 +249,9 @@ def _retry(restore: Restore, error: CloudError) -> None:
         Status.QUEUED,
         claim=restore.claim,
         event=RestoreEvent.Kind.RETRY,
-        message=f"Attempt {restore.submit_attempts} did not go through ({error}); trying again in {delay.seconds} s",
+        message=timeline.line(
+            timeline.RETRY, attempt=restore.submit_attempts, error=str(error), seconds=int(delay.total_seconds())
+        ),
         next_attempt_at=timezone.now() + delay,
         enqueued_at=None,
         claimed_at=None,
@@ -261,7 +264,7 @@ def _fail(restore: Restore, code: str, message: str) -> None:
         Status.FAILED,
         claim=restore.claim,
         event=RestoreEvent.Kind.FAILED,
-        message=f"{code}: {message}",
+        message=timeline.line(timeline.SUBMIT_FAILED, error_code=code, reason=message),
         error_code=code,
         error_message=message,
         finished_at=timezone.now(),

@@ -18,6 +18,7 @@ from backups.cloud import CloudError, GeminiDBClient, Job, client_for_project
 from backups.cloud import Instance as CloudInstance
 from webapp.logcontext import log_context
 
+from .. import timeline
 from ..lifecycle import cleanup_transition, restore_event_record, restore_transition
 from ..models import Restore, RestoreEvent
 
@@ -70,7 +71,7 @@ def _restore_follow(client, restore: Restore) -> None:
             restore.pk,
             Status.COMPLETED,
             event=RestoreEvent.Kind.COMPLETED,
-            message=f"{restore.target_name} is available",
+            message=timeline.line(timeline.AVAILABLE, target=restore.target_name),
             instance_cloud_id=instance.id,
             progress=100,
             finished_at=now,
@@ -78,12 +79,17 @@ def _restore_follow(client, restore: Restore) -> None:
             next_poll_at=None,
         )
     elif (instance is not None and instance.status == CloudInstance.CREATE_FAILED) or (job and job.is_failed):
-        reason = (job.fail_reason if job else "") or "The cloud reports the new instance as failed (createfail)."
+        cloud_reason = job.fail_reason if job else ""
+        if cloud_reason:
+            failed = timeline.line(timeline.FAILED, reason=cloud_reason)
+        else:
+            failed = timeline.line(timeline.FAILED_WITHOUT_REASON)
+        reason = failed.message
         restore_transition(
             restore.pk,
             Status.FAILED,
             event=RestoreEvent.Kind.FAILED,
-            message=reason,
+            message=failed,
             error_code="CREATE_FAILED",
             error_message=reason,
             finished_at=now,
@@ -100,7 +106,7 @@ def _seen(restore: Restore, instance: CloudInstance | None, job: Job | None) -> 
     now = timezone.now()
     if restore.status == Status.UNKNOWN:
         restore_transition(
-            restore.pk, Status.RESTORING, event=RestoreEvent.Kind.NOTE, message="The cloud reports it again"
+            restore.pk, Status.RESTORING, event=RestoreEvent.Kind.NOTE, message=timeline.line(timeline.REAPPEARED)
         )
     fields: dict[str, object] = {"last_seen_in_cloud_at": now, "next_poll_at": now + poll_interval()}
     if instance is not None and not restore.instance_cloud_id:
@@ -108,7 +114,9 @@ def _seen(restore: Restore, instance: CloudInstance | None, job: Job | None) -> 
     if job and job.progress is not None and job.progress != restore.progress:
         fields["progress"] = job.progress
         if job.progress // 25 > (restore.progress or 0) // 25:
-            restore_event_record(restore.pk, RestoreEvent.Kind.PROGRESS, f"{job.progress}%")
+            restore_event_record(
+                restore.pk, RestoreEvent.Kind.PROGRESS, timeline.line(timeline.PROGRESS, progress=job.progress)
+            )
     Restore.objects.filter(pk=restore.pk, status__in=FOLLOWED).update(**fields)
 
 
@@ -118,7 +126,7 @@ def _unseen(restore: Restore) -> None:
     if now - last_seen <= UNKNOWN_AFTER:
         Restore.objects.filter(pk=restore.pk).update(next_poll_at=now + poll_interval())
         return
-    message = f"Neither the instance list nor the jobs API has shown it since {last_seen:%Y-%m-%d %H:%M} UTC"
+    message = timeline.line(timeline.LOST, last_seen=last_seen.isoformat())
     if restore.is_rehearsal:
         # Nothing proven; its instance, if it shows up again, is deleted by the clean-up.
         restore_transition(
@@ -156,12 +164,12 @@ def _delete_follow(client, restore: Restore) -> None:
             restore.pk,
             Cleanup.DELETED,
             event=RestoreEvent.Kind.CLEANUP,
-            message=f"The temporary instance {restore.target_name} is deleted",
+            message=timeline.line(timeline.DELETED, target=restore.target_name),
             next_poll_at=None,
         )
         return
     job = client.get_job(restore.delete_job_id)
     if job is not None and job.is_failed:
-        delete_retry(restore, job.fail_reason or "The cloud's delete job failed without a reason.")
+        delete_retry(restore, job.fail_reason)
         return
     Restore.objects.filter(pk=restore.pk, cleanup_status=Cleanup.DELETING).update(next_poll_at=now + poll_interval())

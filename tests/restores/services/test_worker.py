@@ -122,7 +122,10 @@ def test_a_due_schedule_runs_a_rehearsal_that_is_timed_and_cleaned_up(
         def proven_and_cleaned_up():
             return Restore.objects.filter(kind=Restore.Kind.REHEARSAL, cleanup_status=Restore.Cleanup.DELETED).first()
 
-        rehearsal = wait_for(proven_and_cleaned_up, timeout=60, worker=worker)
+        # Not a timing goal: on Redis this takes seconds; on the embedded filesystem broker the
+        # clean-up task has been seen to arrive 27-36 s after it was published, and under CI's
+        # load the whole rehearsal ran past 60 s.
+        rehearsal = wait_for(proven_and_cleaned_up, timeout=150, worker=worker)
     finally:
         worker.stop()
     assert rehearsal.status == Restore.Status.COMPLETED, rehearsal.error_message
