@@ -17,6 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from access.models import CloudProject, Membership
+from backups import timeline
 from backups.models import Backup
 from backups.services.sync import backups_import, instances_sync
 from notifications.models import Channel
@@ -35,6 +36,9 @@ from .support import (
     ui_contrast_problems,
 )
 from .test_backup_flow import DESKTOP, PASSWORD, browser  # noqa: F401
+
+# Written as the console writes it: a code and its values, in words in the viewer's language.
+REQUESTED_BY_ADA = timeline.line(timeline.REQUESTED, who="Ada Admin")._asdict()
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -75,7 +79,7 @@ def lived_in_console(settings, simulator, transactional_db):
     failed = BackupFactory(instance=instance, requested_by=admin, requested_at=now - timedelta(hours=2), failed=True)
     BackupFactory(instance=instance, requested_by=admin, requested_at=now - timedelta(minutes=3), running=True)
     for backup in (completed, failed):
-        BackupEventFactory(backup=backup, at=backup.requested_at, message="by Ada Admin")
+        BackupEventFactory(backup=backup, at=backup.requested_at, **REQUESTED_BY_ADA)
     restore = Restore.objects.create(
         project=project,
         backup=imported,

@@ -15,6 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from access.models import CloudProject, Membership
+from backups import timeline
 from backups.models import Backup
 from backups.services.sync import instances_sync
 from tests.factories import BackupEventFactory, BackupFactory, MembershipFactory, UserFactory
@@ -24,6 +25,9 @@ from .support import PASSWORD, chromium
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are still
 # plain synchronous calls made between its steps.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+# Written as the console writes it: a code and its values, in words in the viewer's language.
+REQUESTED_BY_ADA = timeline.line(timeline.REQUESTED, who="Ada Admin")._asdict()
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -93,7 +97,7 @@ def console_world(settings, simulator, transactional_db):
             finished_at=requested + timedelta(minutes=3, seconds=20),
             **({"failed": True} if kind == "failed" else {"size_kb": 7_340_032}),
         )
-        BackupEventFactory(backup=backup, at=requested, message="by Ada Admin")
+        BackupEventFactory(backup=backup, at=requested, **REQUESTED_BY_ADA)
     return project
 
 
